@@ -1,0 +1,2 @@
+//! fieldmap: configuration-driven field mapping for lead and call data.
+pub mod transform;

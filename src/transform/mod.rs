@@ -1,0 +1,499 @@
+//! The rule library: every transformation a mapping's `steps` can name.
+//!
+//! One file per rule. Each file holds the rule's options type (`Config`, deserialized from the
+//! mapping with exact source locations and described by a JSON Schema), its documentation and
+//! examples ([`RuleDoc`]), the compiled form that runs on values ([`Transform`]) and the tests of
+//! its edge cases. The examples are executed by the test suite and rendered into `docs/rules.md`,
+//! so the documentation cannot drift from the behaviour.
+//!
+//! Adding a rule is adding one file and one line in the [`registry!`] invocation below.
+//!
+//! Values are `serde_json::Value`s. Text rules accept strings, and numbers or booleans through
+//! their text form; `null` (a missing input field) passes through every text rule untouched, and
+//! a list is transformed element by element. A rule that cannot handle a value fails with a
+//! [`RuleError`]: a short machine-readable `reason` (`invalid_phone`) and a message for people.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::Path;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// The documentation of a rule, rendered into `docs/rules.md`.
+#[derive(Debug)]
+pub struct RuleDoc {
+    /// The name used in a mapping's `steps`.
+    pub name: &'static str,
+    /// One line: what the rule does.
+    pub summary: &'static str,
+    /// Markdown: options, behaviour on odd input, failure reason.
+    pub description: &'static str,
+    /// Worked examples; each is run as a test.
+    pub examples: &'static [Example],
+}
+
+/// One documented example of a rule: a step as written in a mapping, an input value and the
+/// expected result.
+#[derive(Debug)]
+pub struct Example {
+    /// The step in YAML, exactly as a user writes it in `steps:`.
+    pub step: &'static str,
+    /// The input value as JSON.
+    pub input: &'static str,
+    /// The output value as JSON, or `Err(reason)` for a rejection.
+    pub output: Result<&'static str, &'static str>,
+}
+
+/// Why a rule could not transform a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleError {
+    /// Short, stable code for reports and rejects files (`invalid_phone`).
+    pub reason: Cow<'static, str>,
+    /// What was wrong, in words an operations person understands.
+    pub message: String,
+}
+
+impl RuleError {
+    pub fn new(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        RuleError { reason: reason.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.reason)
+    }
+}
+
+/// A compiled rule, ready to run on values. Compiled once per mapping, shared by all threads.
+pub trait Transform: Send + Sync + fmt::Debug {
+    fn apply(&self, value: Value) -> Result<Value, RuleError>;
+}
+
+/// What a rule may need while it is compiled.
+#[derive(Debug, Clone, Copy)]
+pub struct CompileCtx<'a> {
+    /// The directory of the mapping file: relative file names (lookup tables) resolve here.
+    pub base_dir: &'a Path,
+}
+
+/// A rule's options, as written in a mapping.
+pub trait RuleConfig: Sized {
+    const DOC: RuleDoc;
+    /// The options used when the step is just the rule's name (`- trim`); `None` when the rule
+    /// cannot run without options.
+    fn bare() -> Option<Self> {
+        None
+    }
+    /// Check the options and build the runnable rule. The error is a message for the mapping's
+    /// author; the caller adds the file, line and column.
+    fn compile(self, cx: &CompileCtx<'_>) -> Result<Box<dyn Transform>, String>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value helpers shared by the rules.
+
+/// The kind of a value, for messages.
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A value as text: strings as they are, numbers and booleans in their JSON form.
+pub fn as_text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+/// Whether a value counts as empty: missing, null, or a string of only whitespace.
+pub fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Run a text function on a value: `null` passes through, a list is mapped element by element,
+/// scalars go through their text form, objects are refused.
+pub fn map_text(
+    v: Value,
+    rule: &'static str,
+    f: &dyn Fn(String) -> Result<Value, RuleError>,
+) -> Result<Value, RuleError> {
+    match v {
+        Value::Null => Ok(Value::Null),
+        Value::String(s) => f(s),
+        Value::Number(n) => f(n.to_string()),
+        Value::Bool(b) => f(b.to_string()),
+        Value::Array(items) => {
+            items.into_iter().map(|x| map_text(x, rule, f)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+        }
+        Value::Object(_) => Err(RuleError::new(
+            "wrong_type",
+            format!("`{rule}` works on text, got an object"),
+        )),
+    }
+}
+
+/// Like [`map_text`] for infallible text functions that may borrow: the string is only
+/// reallocated when the function changed it.
+pub fn map_str(v: Value, rule: &'static str, f: &dyn Fn(&str) -> Cow<'_, str>) -> Result<Value, RuleError> {
+    map_text(v, rule, &|s: String| {
+        Ok(Value::String(match f(&s) {
+            Cow::Borrowed(b) if b.len() == s.len() => s,
+            other => other.into_owned(),
+        }))
+    })
+}
+
+/// A short rendering of a value for messages (long text cut, so rejects stay readable).
+pub fn show(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 80 {
+        let cut: String = s.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar shorthands: `{max_len: 100}` for `{max_len: {len: 100}}`.
+
+/// Implements `Deserialize` and `JsonSchema` for a rule's `Config` that wraps a full options
+/// struct `$opts` and also accepts a scalar shorthand of type `$short`, converted by `$conv`.
+#[macro_export]
+macro_rules! shorthand_config {
+    ($cfg:ident, $opts:ty, $short:ty, $conv:expr) => {
+        impl<'de> serde::Deserialize<'de> for $cfg {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $cfg;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        write!(f, "a {} or a mapping of options", stringify!($short))
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<$cfg, A::Error> {
+                        let o = <$opts as serde::Deserialize>::deserialize(
+                            serde::de::value::MapAccessDeserializer::new(m),
+                        )?;
+                        Ok($cfg(o))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$cfg, E> {
+                        self.short(serde::de::IntoDeserializer::into_deserializer(v))
+                    }
+                    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$cfg, E> {
+                        self.short(serde::de::IntoDeserializer::into_deserializer(v))
+                    }
+                    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$cfg, E> {
+                        self.short(serde::de::IntoDeserializer::into_deserializer(v))
+                    }
+                    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<$cfg, E> {
+                        self.short(serde::de::IntoDeserializer::into_deserializer(v))
+                    }
+                    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<$cfg, E> {
+                        self.short(serde::de::IntoDeserializer::into_deserializer(v))
+                    }
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, s: A) -> Result<$cfg, A::Error> {
+                        let v = <$short as serde::Deserialize>::deserialize(
+                            serde::de::value::SeqAccessDeserializer::new(s),
+                        )?;
+                        Ok($cfg(($conv)(v)))
+                    }
+                }
+                impl V {
+                    fn short<'de, E: serde::de::Error, D2: serde::Deserializer<'de, Error = E>>(
+                        self,
+                        d: D2,
+                    ) -> Result<$cfg, E> {
+                        let v = <$short as serde::Deserialize>::deserialize(d)?;
+                        Ok($cfg(($conv)(v)))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        impl schemars::JsonSchema for $cfg {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                <$opts as schemars::JsonSchema>::schema_name()
+            }
+            fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let short = g.subschema_for::<$short>();
+                let full = g.subschema_for::<$opts>();
+                schemars::json_schema!({ "anyOf": [short, full] })
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry.
+
+macro_rules! registry {
+    ($($variant:ident => $module:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// One step of a field's `steps`, as written in the mapping.
+        #[derive(Debug, Clone)]
+        pub enum Step {
+            $($variant($module::Config)),*
+        }
+
+        /// The documentation of every rule, in the order of the registry.
+        pub const RULES: &[&RuleDoc] = &[$(&<$module::Config as RuleConfig>::DOC),*];
+
+        impl Step {
+            /// The rule's name as written in mappings.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Step::$variant(_) => <$module::Config as RuleConfig>::DOC.name),*
+                }
+            }
+
+            /// Check the options and build the runnable rule.
+            pub fn compile(self, cx: &CompileCtx<'_>) -> Result<Box<dyn Transform>, String> {
+                match self {
+                    $(Step::$variant(c) => c.compile(cx)),*
+                }
+            }
+
+            fn bare(name: &str) -> Option<Result<Step, String>> {
+                $(
+                    if name == <$module::Config as RuleConfig>::DOC.name {
+                        return Some(<$module::Config as RuleConfig>::bare().map(Step::$variant).ok_or_else(|| {
+                            format!("rule `{name}` needs options: write `{{{name}: ...}}` (see docs/rules.md#{name})")
+                        }));
+                    }
+                )*
+                None
+            }
+
+            fn with_options<'de, A: MapAccess<'de>>(name: &str, map: &mut A) -> Option<Result<Step, A::Error>> {
+                $(
+                    if name == <$module::Config as RuleConfig>::DOC.name {
+                        return Some(map.next_value::<$module::Config>().map(Step::$variant));
+                    }
+                )*
+                None
+            }
+
+            fn schemas(g: &mut schemars::SchemaGenerator) -> Vec<schemars::Schema> {
+                let mut out = Vec::new();
+                $(
+                    {
+                        let name = <$module::Config as RuleConfig>::DOC.name;
+                        let summary = <$module::Config as RuleConfig>::DOC.summary;
+                        if <$module::Config as RuleConfig>::bare().is_some() {
+                            out.push(schemars::json_schema!({ "const": name, "description": summary }));
+                        }
+                        let opts = g.subschema_for::<$module::Config>();
+                        out.push(schemars::json_schema!({
+                            "type": "object",
+                            "description": summary,
+                            "properties": { name: opts },
+                            "required": [name],
+                            "additionalProperties": false
+                        }));
+                    }
+                )*
+                out
+            }
+        }
+    };
+}
+
+registry! {
+    Trim => trim,
+    MaxLen => max_len,
+}
+
+/// Every rule name, for suggestions.
+pub fn rule_names() -> impl Iterator<Item = &'static str> {
+    RULES.iter().map(|d| d.name)
+}
+
+/// The closest known name to `wrong`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(wrong: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .map(|k| (strsim_distance(wrong, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over chars.
+fn strsim_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn unknown_rule(name: &str) -> String {
+    match did_you_mean(name, rule_names()) {
+        Some(s) => format!("unknown rule `{name}`; did you mean `{s}`? (all rules: docs/rules.md)"),
+        None => format!("unknown rule `{name}` (all rules: docs/rules.md)"),
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a rule name (`trim`) or a one-key mapping of a rule and its options (`{max_len: 100}`)")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Step, E> {
+                match Step::bare(name) {
+                    Some(r) => r.map_err(E::custom),
+                    None => Err(E::custom(unknown_rule(name))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                let Some(name) = map.next_key::<String>()? else {
+                    return Err(de::Error::custom("empty step: name a rule, e.g. `trim` or `{max_len: 100}`"));
+                };
+                let step = match Step::with_options(&name, &mut map) {
+                    Some(r) => r?,
+                    None => return Err(de::Error::custom(unknown_rule(&name))),
+                };
+                if let Some(extra) = map.next_key::<String>()? {
+                    return Err(de::Error::custom(format!(
+                        "a step names exactly one rule, found `{name}` and `{extra}`: make them two steps"
+                    )));
+                }
+                Ok(step)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for Step {
+    fn schema_name() -> Cow<'static, str> {
+        "Step".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one_of = Step::schemas(g);
+        schemars::json_schema!({
+            "description": "A rule name, or a one-key mapping of a rule to its options. See docs/rules.md.",
+            "oneOf": one_of
+        })
+    }
+}
+
+/// Compile a step given as YAML text (used by the examples and tests).
+pub fn compile_yaml_step(yaml: &str, cx: &CompileCtx<'_>) -> Result<Box<dyn Transform>, String> {
+    let step: Step = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+    step.compile(cx)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers for the rules' own tests.
+    use super::*;
+
+    pub fn cx() -> CompileCtx<'static> {
+        CompileCtx { base_dir: Path::new(".") }
+    }
+
+    /// Compile `step` (YAML) and run it on `input` (JSON).
+    pub fn run(step: &str, input: &str) -> Result<Value, RuleError> {
+        let t = compile_yaml_step(step, &cx()).unwrap_or_else(|e| panic!("step {step}: {e}"));
+        t.apply(serde_json::from_str(input).expect("test input is JSON"))
+    }
+
+    /// Compile `step` and return the compile error.
+    pub fn compile_err(step: &str) -> String {
+        match compile_yaml_step(step, &cx()) {
+            Ok(t) => panic!("step {step} compiled: {t:?}"),
+            Err(e) => e,
+        }
+    }
+
+    /// Run every documented example of a rule.
+    pub fn check_examples(doc: &RuleDoc) {
+        for ex in doc.examples {
+            let got = run(ex.step, ex.input);
+            match (&ex.output, got) {
+                (Ok(want), Ok(got)) => {
+                    let want: Value = serde_json::from_str(want).expect("example output is JSON");
+                    assert_eq!(got, want, "rule {} example {} on {}", doc.name, ex.step, ex.input);
+                }
+                (Err(reason), Err(e)) => assert_eq!(e.reason, *reason, "rule {} example {}", doc.name, ex.step),
+                (want, got) => panic!("rule {} example {} on {}: want {want:?}, got {got:?}", doc.name, ex.step, ex.input),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn every_rule_has_examples_that_pass() {
+        for doc in RULES {
+            assert!(!doc.examples.is_empty(), "rule {} has no examples", doc.name);
+            assert!(!doc.summary.is_empty() && !doc.description.is_empty(), "rule {} lacks docs", doc.name);
+            check_examples(doc);
+        }
+    }
+
+    #[test]
+    fn rule_names_are_unique() {
+        let mut names: Vec<_> = rule_names().collect();
+        names.sort();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+
+    #[test]
+    fn unknown_rule_suggests() {
+        let e = compile_err("trm");
+        assert!(e.contains("did you mean `trim`"), "{e}");
+        let e = compile_err("{max_lne: 3}");
+        assert!(e.contains("did you mean `max_len`"), "{e}");
+        let e = compile_err("frobnicate");
+        assert!(e.contains("unknown rule `frobnicate`") && !e.contains("did you mean"), "{e}");
+    }
+
+    #[test]
+    fn two_rules_in_one_step_are_refused() {
+        let e = compile_err("{trim: {}, lower: {}}");
+        assert!(e.contains("exactly one rule"), "{e}");
+    }
+
+    #[test]
+    fn rule_needing_options_says_so() {
+        let e = compile_err("max_len");
+        assert!(e.contains("needs options"), "{e}");
+    }
+}
