@@ -57,7 +57,10 @@ pub struct RuleError {
 
 impl RuleError {
     pub fn new(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        RuleError { reason: reason.into(), message: message.into() }
+        RuleError {
+            reason: reason.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -139,9 +142,11 @@ pub fn map_text(
         Value::String(s) => f(s),
         Value::Number(n) => f(n.to_string()),
         Value::Bool(b) => f(b.to_string()),
-        Value::Array(items) => {
-            items.into_iter().map(|x| map_text(x, rule, f)).collect::<Result<Vec<_>, _>>().map(Value::Array)
-        }
+        Value::Array(items) => items
+            .into_iter()
+            .map(|x| map_text(x, rule, f))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
         Value::Object(_) => Err(RuleError::new(
             "wrong_type",
             format!("`{rule}` works on text, got an object"),
@@ -151,7 +156,11 @@ pub fn map_text(
 
 /// Like [`map_text`] for infallible text functions that may borrow: the string is only
 /// reallocated when the function changed it.
-pub fn map_str(v: Value, rule: &'static str, f: &dyn Fn(&str) -> Cow<'_, str>) -> Result<Value, RuleError> {
+pub fn map_str(
+    v: Value,
+    rule: &'static str,
+    f: &dyn Fn(&str) -> Cow<'_, str>,
+) -> Result<Value, RuleError> {
     map_text(v, rule, &|s: String| {
         Ok(Value::String(match f(&s) {
             Cow::Borrowed(b) if b.len() == s.len() => s,
@@ -321,7 +330,23 @@ macro_rules! registry {
 
 registry! {
     Trim => trim,
+    Lower => lower,
+    Upper => upper,
+    Title => title,
+    CollapseWhitespace => collapse_whitespace,
+    Replace => replace,
+    RegexReplace => regex_replace,
+    RegexExtract => regex_extract,
+    StripPrefix => strip_prefix,
+    StripSuffix => strip_suffix,
+    AddPrefix => add_prefix,
+    AddSuffix => add_suffix,
+    Digits => digits,
+    UrlDecode => url_decode,
+    Default => default,
     MaxLen => max_len,
+    Require => require,
+    ToText => to_text,
 }
 
 /// Every rule name, for suggestions.
@@ -376,7 +401,9 @@ impl<'de> Deserialize<'de> for Step {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
                 let Some(name) = map.next_key::<String>()? else {
-                    return Err(de::Error::custom("empty step: name a rule, e.g. `trim` or `{max_len: 100}`"));
+                    return Err(de::Error::custom(
+                        "empty step: name a rule, e.g. `trim` or `{max_len: 100}`",
+                    ));
                 };
                 let step = match Step::with_options(&name, &mut map) {
                     Some(r) => r?,
@@ -419,7 +446,9 @@ pub(crate) mod testing {
     use super::*;
 
     pub fn cx() -> CompileCtx<'static> {
-        CompileCtx { base_dir: Path::new(".") }
+        CompileCtx {
+            base_dir: Path::new("."),
+        }
     }
 
     /// Compile `step` (YAML) and run it on `input` (JSON).
@@ -443,10 +472,19 @@ pub(crate) mod testing {
             match (&ex.output, got) {
                 (Ok(want), Ok(got)) => {
                     let want: Value = serde_json::from_str(want).expect("example output is JSON");
-                    assert_eq!(got, want, "rule {} example {} on {}", doc.name, ex.step, ex.input);
+                    assert_eq!(
+                        got, want,
+                        "rule {} example {} on {}",
+                        doc.name, ex.step, ex.input
+                    );
                 }
-                (Err(reason), Err(e)) => assert_eq!(e.reason, *reason, "rule {} example {}", doc.name, ex.step),
-                (want, got) => panic!("rule {} example {} on {}: want {want:?}, got {got:?}", doc.name, ex.step, ex.input),
+                (Err(reason), Err(e)) => {
+                    assert_eq!(e.reason, *reason, "rule {} example {}", doc.name, ex.step)
+                }
+                (want, got) => panic!(
+                    "rule {} example {} on {}: want {want:?}, got {got:?}",
+                    doc.name, ex.step, ex.input
+                ),
             }
         }
     }
@@ -460,8 +498,16 @@ mod tests {
     #[test]
     fn every_rule_has_examples_that_pass() {
         for doc in RULES {
-            assert!(!doc.examples.is_empty(), "rule {} has no examples", doc.name);
-            assert!(!doc.summary.is_empty() && !doc.description.is_empty(), "rule {} lacks docs", doc.name);
+            assert!(
+                !doc.examples.is_empty(),
+                "rule {} has no examples",
+                doc.name
+            );
+            assert!(
+                !doc.summary.is_empty() && !doc.description.is_empty(),
+                "rule {} lacks docs",
+                doc.name
+            );
             check_examples(doc);
         }
     }
@@ -482,7 +528,10 @@ mod tests {
         let e = compile_err("{max_lne: 3}");
         assert!(e.contains("did you mean `max_len`"), "{e}");
         let e = compile_err("frobnicate");
-        assert!(e.contains("unknown rule `frobnicate`") && !e.contains("did you mean"), "{e}");
+        assert!(
+            e.contains("unknown rule `frobnicate`") && !e.contains("did you mean"),
+            "{e}"
+        );
     }
 
     #[test]

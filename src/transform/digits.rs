@@ -1,0 +1,51 @@
+//! `digits`: Keep only the ASCII digits 0-9.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+
+/// `digits` takes no options.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {}
+
+impl RuleConfig for Config {
+    const DOC: RuleDoc = RuleDoc {
+        name: "digits",
+        summary: "Keep only the ASCII digits 0-9.",
+        description: "Every character other than `0`-`9` is removed: `(949) 265-1111` becomes `9492651111`, `92618.0` becomes `926180`. Text without digits becomes empty. For phone numbers prefer `phone`, which validates.",
+        examples: &[
+            Example { step: "digits", input: r#""+1 (949) 265-1111""#, output: Ok(r#""19492651111""#) },
+            Example { step: "digits", input: r#""02134-0001""#, output: Ok(r#""021340001""#) },
+            Example { step: "digits", input: r#""N/A""#, output: Ok(r#""""#) },
+            Example { step: "digits", input: "9492651111", output: Ok(r#""9492651111""#) },
+        ],
+    };
+    fn bare() -> Option<Self> {
+        Some(Config {})
+    }
+    fn compile(self, _: &CompileCtx<'_>) -> Result<Box<dyn Transform>, String> {
+        Ok(Box::new(Digits))
+    }
+}
+
+#[derive(Debug)]
+struct Digits;
+
+impl Transform for Digits {
+    fn apply(&self, v: Value) -> Result<Value, RuleError> {
+        map_str(v, "digits", &|s| if s.bytes().all(|b| b.is_ascii_digit()) { s.into() } else { s.chars().filter(char::is_ascii_digit).collect::<String>().into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transform::testing::*;
+    use serde_json::json;
+    #[test]
+    fn non_ascii_digits_removed() {
+        assert_eq!(run("digits", r#""٣4""#).unwrap(), json!("4"));
+    }
+}

@@ -1,0 +1,50 @@
+//! `lower`: Lower-case text.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+
+/// `lower` takes no options.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {}
+
+impl RuleConfig for Config {
+    const DOC: RuleDoc = RuleDoc {
+        name: "lower",
+        summary: "Lower-case text.",
+        description: "Unicode lower case (`ÉMILE` becomes `émile`). Numbers and booleans become text; null passes.",
+        examples: &[
+            Example { step: "lower", input: r#""Anthony.Smith@XYZ.com""#, output: Ok(r#""anthony.smith@xyz.com""#) },
+            Example { step: "lower", input: r#""ÉMILE""#, output: Ok(r#""émile""#) },
+        ],
+    };
+    fn bare() -> Option<Self> {
+        Some(Config {})
+    }
+    fn compile(self, _: &CompileCtx<'_>) -> Result<Box<dyn Transform>, String> {
+        Ok(Box::new(Lower))
+    }
+}
+
+#[derive(Debug)]
+struct Lower;
+
+impl Transform for Lower {
+    fn apply(&self, v: Value) -> Result<Value, RuleError> {
+        map_str(v, "lower", &|s| if s.chars().any(char::is_uppercase) { s.to_lowercase().into() } else { s.into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transform::testing::*;
+    use serde_json::json;
+    #[test]
+    fn lists_and_null() {
+        assert_eq!(run("lower", r#"["A", null]"#).unwrap(), json!(["a", null]));
+        assert_eq!(run("lower", "true").unwrap(), json!("true"));
+    }
+}

@@ -1,0 +1,50 @@
+//! `upper`: Upper-case text.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+
+/// `upper` takes no options.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {}
+
+impl RuleConfig for Config {
+    const DOC: RuleDoc = RuleDoc {
+        name: "upper",
+        summary: "Upper-case text.",
+        description: "Unicode upper case (`straße` becomes `STRASSE`). Numbers and booleans become text; null passes.",
+        examples: &[
+            Example { step: "upper", input: r#""ca""#, output: Ok(r#""CA""#) },
+            Example { step: "upper", input: r#""straße""#, output: Ok(r#""STRASSE""#) },
+        ],
+    };
+    fn bare() -> Option<Self> {
+        Some(Config {})
+    }
+    fn compile(self, _: &CompileCtx<'_>) -> Result<Box<dyn Transform>, String> {
+        Ok(Box::new(Upper))
+    }
+}
+
+#[derive(Debug)]
+struct Upper;
+
+impl Transform for Upper {
+    fn apply(&self, v: Value) -> Result<Value, RuleError> {
+        map_str(v, "upper", &|s| if s.chars().any(char::is_lowercase) { s.to_uppercase().into() } else { s.into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transform::testing::*;
+    use serde_json::json;
+    #[test]
+    fn already_upper_unchanged() {
+        assert_eq!(run("upper", r#""NY""#).unwrap(), json!("NY"));
+        assert_eq!(run("upper", "null").unwrap(), json!(null));
+    }
+}
