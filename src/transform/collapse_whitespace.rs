@@ -38,17 +38,6 @@ impl Transform for CollapseWhitespace {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::transform::testing::*;
-    use serde_json::json;
-    #[test]
-    fn clean_text_unchanged_and_blank_empty() {
-        assert_eq!(run("collapse_whitespace", r#""a b""#).unwrap(), json!("a b"));
-        assert_eq!(run("collapse_whitespace", r#"" \t ""#).unwrap(), json!(""));
-    }
-}
-
 fn collapse(s: &str) -> std::borrow::Cow<'_, str> {
     let t = s.trim();
     let mut prev_ws = false;
@@ -69,4 +58,15 @@ fn collapse(s: &str) -> std::borrow::Cow<'_, str> {
         out.push_str(word);
     }
     out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transform::testing::*;
+    use serde_json::json;
+    #[test]
+    fn clean_text_unchanged_and_blank_empty() {
+        assert_eq!(run("collapse_whitespace", r#""a b""#).unwrap(), json!("a b"));
+        assert_eq!(run("collapse_whitespace", r#"" \t ""#).unwrap(), json!(""));
+    }
 }
