@@ -1,2 +1,9 @@
 //! fieldmap: configuration-driven field mapping for lead and call data.
+//!
+//! The one data path shared by every mode: bytes --[`codec`] decode--> [`record::Record`]
+//! --[`engine::Plan::apply`]--> [`engine::Output`] --[`codec`] encode--> bytes.
+
+pub mod engine;
+pub mod mapping;
+pub mod record;
 pub mod transform;

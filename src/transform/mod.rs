@@ -436,7 +436,8 @@ impl schemars::JsonSchema for Step {
 
 /// Compile a step given as YAML text (used by the examples and tests).
 pub fn compile_yaml_step(yaml: &str, cx: &CompileCtx<'_>) -> Result<Box<dyn Transform>, String> {
-    let step: Step = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+    let step: Step = serde_saphyr::from_str_with_options(yaml, crate::mapping::yaml_options())
+        .map_err(|e| e.to_string())?;
     step.compile(cx)
 }
 

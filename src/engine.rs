@@ -1,0 +1,998 @@
+//! A compiled mapping and the one function that turns an input record into an output record.
+//!
+//! [`Plan::compile`] checks everything that can be checked before data is read (paths, rules and
+//! their options, regexes, templates, conditions, duplicate outputs, environment variables) and
+//! reports every problem at once, each with file:line:column. [`Plan::apply`] is then the only
+//! place a record is transformed: batch runs, streaming, explain (with a trace) and later the
+//! sidecar all call it.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use handlebars::Handlebars;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::mapping::{self, Collect, Condition, Loaded, MappingError, OnError};
+use crate::record::{Path, Record};
+use crate::transform::{CompileCtx, RuleError, Step, Transform, as_text, is_empty, show};
+
+/// A mapping compiled for execution. Shared by every worker thread.
+#[derive(Debug)]
+pub struct Plan {
+    pub name: String,
+    pub source: mapping::Source,
+    pub destination: mapping::Destination,
+    pub rejects: mapping::Rejects,
+    fields: Vec<FieldPlan>,
+    extras: Option<ExtrasPlan>,
+    templates: Handlebars<'static>,
+    /// The environment variables the templates use, as the `env` object they see.
+    env: Value,
+    /// Input fields read by some `from` or `collect` (not carried as extras).
+    consumed: HashSet<String>,
+}
+
+#[derive(Debug)]
+struct FieldPlan {
+    /// None: spread the (object) value into the output.
+    name: Option<String>,
+    input: Input,
+    steps: Vec<StepPlan>,
+    required: bool,
+    default: Option<Value>,
+    when: Option<Cond>,
+    on_error: OnError,
+}
+
+impl FieldPlan {
+    fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or("(spread)")
+    }
+}
+
+#[derive(Debug)]
+struct StepPlan {
+    rule: &'static str,
+    run: Box<dyn Transform>,
+}
+
+#[derive(Debug)]
+enum Input {
+    From(Vec<Path>),
+    List(Vec<Path>),
+    Named(Vec<(String, Path)>),
+    Const(Value),
+    Template(String),
+    Nothing,
+}
+
+#[derive(Debug)]
+enum Cond {
+    Test { path: Path, tests: Vec<Test> },
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    Not(Box<Cond>),
+}
+
+#[derive(Debug)]
+enum Test {
+    Equals(Value),
+    NotEquals(Value),
+    OneOf(Vec<Value>),
+    Matches(Regex),
+    Present(bool),
+}
+
+#[derive(Debug)]
+struct ExtrasPlan {
+    only: Option<Vec<String>>,
+    exclude: HashSet<String>,
+    rename: Vec<StepPlan>,
+    steps: Vec<StepPlan>,
+}
+
+/// The output of one record: fields in output order. Values may be null; the encoder applies the
+/// destination's `nulls` policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output<'p> {
+    pub fields: Vec<(Cow<'p, str>, Value)>,
+}
+
+impl Output<'_> {
+    /// The output as a JSON object (for tests and explain).
+    pub fn to_object(&self) -> Map<String, Value> {
+        self.fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+}
+
+/// Why a record was rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The output field being computed (or the input field for extras and decoding).
+    pub field: String,
+    /// The rule that failed (`phone`, `required`, `decode`, ...).
+    pub rule: String,
+    pub reason: Cow<'static, str>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} (rule {}, reason {})",
+            self.field, self.message, self.rule, self.reason
+        )
+    }
+}
+
+/// What explain shows for one field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldTrace {
+    pub field: String,
+    /// Where the value came from, in words (`from phone`, `constant`, `template`).
+    pub source: String,
+    /// The value before the steps (after the field default).
+    pub input: Value,
+    /// Each step: rule name and its result.
+    pub steps: Vec<(String, Result<Value, RuleError>)>,
+    /// What happened to the field in the end.
+    pub outcome: String,
+}
+
+/// Options for compiling.
+#[derive(Debug, Clone, Copy)]
+pub struct CompileOptions {
+    /// Refuse the mapping when a template uses an environment variable that is not set (true for
+    /// running; `validate` checks the mapping without the environment).
+    pub require_env: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions { require_env: true }
+    }
+}
+
+/// Collects compile errors so the user sees all of them at once.
+struct Errors<'a> {
+    loaded: &'a Loaded,
+    list: Vec<MappingError>,
+}
+
+impl Errors<'_> {
+    fn at(&mut self, loc: &serde_saphyr::Location, msg: impl Into<String>) {
+        self.list.push(self.loaded.error_at(loc, msg));
+    }
+}
+
+fn compile_steps(
+    steps: &[serde_saphyr::Spanned<Step>],
+    cx: &CompileCtx<'_>,
+    errs: &mut Errors<'_>,
+) -> Vec<StepPlan> {
+    let mut out = Vec::with_capacity(steps.len());
+    for s in steps {
+        let rule = s.value.name();
+        match s.value.clone().compile(cx) {
+            Ok(run) => out.push(StepPlan { rule, run }),
+            Err(e) => errs.at(&s.referenced, format!("rule `{rule}`: {e}")),
+        }
+    }
+    out
+}
+
+fn compile_path(raw: &str, loc: &serde_saphyr::Location, errs: &mut Errors<'_>) -> Option<Path> {
+    match Path::parse(raw) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errs.at(loc, e);
+            None
+        }
+    }
+}
+
+fn compile_cond(
+    c: &Condition,
+    loc: &serde_saphyr::Location,
+    errs: &mut Errors<'_>,
+) -> Option<Cond> {
+    let mut parts = Vec::new();
+    let mut tests = Vec::new();
+    if let Some(v) = &c.equals {
+        tests.push(Test::Equals(v.clone()));
+    }
+    if let Some(v) = &c.not_equals {
+        tests.push(Test::NotEquals(v.clone()));
+    }
+    if let Some(v) = &c.one_of {
+        tests.push(Test::OneOf(v.clone()));
+    }
+    if let Some(p) = &c.matches {
+        match Regex::new(p) {
+            Ok(re) => tests.push(Test::Matches(re)),
+            Err(e) => errs.at(loc, format!("condition `matches`: bad pattern: {e}")),
+        }
+    }
+    if let Some(b) = c.present {
+        tests.push(Test::Present(b));
+    }
+    match (&c.from, tests.is_empty()) {
+        (Some(from), false) => {
+            if let Some(path) = compile_path(from, loc, errs) {
+                parts.push(Cond::Test { path, tests });
+            }
+        }
+        (Some(from), true) => {
+            if let Some(path) = compile_path(from, loc, errs) {
+                parts.push(Cond::Test {
+                    path,
+                    tests: vec![Test::Present(true)],
+                });
+            }
+        }
+        (None, false) => errs.at(
+            loc,
+            "a condition test needs `from`: the input path it looks at",
+        ),
+        (None, true) => {}
+    }
+    for (list, any) in [(&c.all, false), (&c.any, true)] {
+        if let Some(list) = list {
+            let subs: Vec<Cond> = list
+                .iter()
+                .filter_map(|x| compile_cond(x, loc, errs))
+                .collect();
+            parts.push(if any {
+                Cond::Any(subs)
+            } else {
+                Cond::All(subs)
+            });
+        }
+    }
+    if let Some(n) = &c.not
+        && let Some(sub) = compile_cond(n, loc, errs)
+    {
+        parts.push(Cond::Not(Box::new(sub)));
+    }
+    match parts.len() {
+        0 => {
+            errs.at(
+                loc,
+                "empty condition: give `from` with a test, or `all`/`any`/`not`",
+            );
+            None
+        }
+        1 => parts.pop(),
+        _ => Some(Cond::All(parts)),
+    }
+}
+
+/// The environment variables a template refers to as `env.NAME`.
+fn env_refs(template: &str) -> Vec<String> {
+    let re = Regex::new(r"\benv\.([A-Za-z_][A-Za-z0-9_]*)").expect("static pattern");
+    re.captures_iter(template)
+        .map(|c| c[1].to_owned())
+        .collect()
+}
+
+impl Plan {
+    /// Compile a loaded mapping. Every problem found is returned, each located in the file.
+    pub fn compile(loaded: &Loaded, opts: CompileOptions) -> Result<Plan, Vec<MappingError>> {
+        let m = &loaded.mapping;
+        let base_dir = loaded.path.parent().unwrap_or(std::path::Path::new("."));
+        let cx = CompileCtx { base_dir };
+        let mut errs = Errors {
+            loaded,
+            list: Vec::new(),
+        };
+        let mut templates = Handlebars::new();
+        templates.register_escape_fn(handlebars::no_escape);
+        let mut env = Map::new();
+        let mut consumed = HashSet::new();
+        let mut names: Vec<(String, serde_saphyr::Location)> = Vec::new();
+        let mut fields = Vec::with_capacity(m.fields.len());
+
+        if let Some(d) = m.source.delimiter
+            && !d.is_ascii()
+        {
+            errs.list.push(MappingError::at(
+                &loaded.path,
+                &loaded.text,
+                0,
+                0,
+                format!("source delimiter {d:?} is not one ASCII character"),
+            ));
+        }
+
+        for (i, f) in m.fields.iter().enumerate() {
+            let loc = &f.referenced;
+            let field = &f.value;
+            let name = match (&field.to, field.spread) {
+                (Some(to), false) => {
+                    if to.value.is_empty() {
+                        errs.at(&to.referenced, "`to` is empty");
+                    }
+                    if let Some((_, first)) = names.iter().find(|(n, _)| *n == to.value) {
+                        errs.at(
+                            &to.referenced,
+                            format!(
+                                "output field `{}` is defined twice (first at line {})",
+                                to.value,
+                                first.line()
+                            ),
+                        );
+                    }
+                    names.push((to.value.clone(), to.referenced));
+                    Some(to.value.clone())
+                }
+                (None, true) => None,
+                (Some(to), true) => {
+                    errs.at(
+                        &to.referenced,
+                        "give either `to` or `spread: true`, not both",
+                    );
+                    None
+                }
+                (None, false) => {
+                    errs.at(
+                        loc,
+                        format!("field #{} has no `to`: name the output field", i + 1),
+                    );
+                    None
+                }
+            };
+            let given = [
+                field.from.is_some(),
+                field.collect.is_some(),
+                field.value.is_some(),
+                field.template.is_some(),
+            ];
+            if given.iter().filter(|x| **x).count() > 1 {
+                errs.at(
+                    loc,
+                    "give only one of `from`, `collect`, `value` and `template`",
+                );
+            }
+            let input = if let Some(from) = &field.from {
+                let paths: Vec<Path> = from
+                    .value
+                    .paths()
+                    .iter()
+                    .filter_map(|p| compile_path(p, &from.referenced, &mut errs))
+                    .collect();
+                consumed.extend(paths.iter().map(|p| p.root().to_owned()));
+                Input::From(paths)
+            } else if let Some(c) = &field.collect {
+                match &c.value {
+                    Collect::List(list) => {
+                        let paths: Vec<Path> = list
+                            .iter()
+                            .filter_map(|p| compile_path(p, &c.referenced, &mut errs))
+                            .collect();
+                        consumed.extend(paths.iter().map(|p| p.root().to_owned()));
+                        Input::List(paths)
+                    }
+                    Collect::Named(list) => {
+                        let mut out = Vec::new();
+                        for (k, p) in list {
+                            if let Some(p) = compile_path(p, &c.referenced, &mut errs) {
+                                consumed.insert(p.root().to_owned());
+                                out.push((k.clone(), p));
+                            }
+                        }
+                        Input::Named(out)
+                    }
+                }
+            } else if let Some(v) = &field.value {
+                Input::Const(v.clone())
+            } else if let Some(t) = &field.template {
+                let tname = format!("field{i}");
+                if let Err(e) = templates.register_template_string(&tname, &t.value) {
+                    errs.at(&t.referenced, format!("bad template: {e}"));
+                }
+                for var in env_refs(&t.value) {
+                    match std::env::var(&var) {
+                        Ok(val) => {
+                            env.insert(var, Value::String(val));
+                        }
+                        Err(_) if opts.require_env => errs.at(
+                            &t.referenced,
+                            format!("environment variable `{var}` is not set"),
+                        ),
+                        Err(_) => {
+                            env.insert(var, Value::String(String::new()));
+                        }
+                    }
+                }
+                Input::Template(tname)
+            } else {
+                Input::Nothing
+            };
+            if matches!(input, Input::Nothing) && field.default.is_none() {
+                errs.at(loc, "the field has no input: give `from`, `collect`, `value`, `template` or `default`");
+            }
+            let steps = compile_steps(&field.steps, &cx, &mut errs);
+            let when = field
+                .when
+                .as_ref()
+                .and_then(|w| compile_cond(&w.value, &w.referenced, &mut errs));
+            if field.on_error == OnError::Default && field.default.is_none() {
+                errs.at(loc, "`on_error: default` needs a `default` value");
+            }
+            fields.push(FieldPlan {
+                name,
+                input,
+                steps,
+                required: field.required,
+                default: field.default.clone(),
+                when,
+                on_error: field.on_error,
+            });
+        }
+
+        let extras = match &m.extras {
+            Some(x) if x.keep => Some(ExtrasPlan {
+                only: x.only.clone(),
+                exclude: x.exclude.iter().cloned().collect(),
+                rename: compile_steps(&x.rename, &cx, &mut errs),
+                steps: compile_steps(&x.steps, &cx, &mut errs),
+            }),
+            _ => None,
+        };
+
+        if !errs.list.is_empty() {
+            return Err(errs.list);
+        }
+        Ok(Plan {
+            name: m.name.clone(),
+            source: m.source.clone(),
+            destination: m.destination.clone(),
+            rejects: m.rejects.clone(),
+            fields,
+            extras,
+            templates,
+            env: Value::Object(env),
+            consumed,
+        })
+    }
+
+    /// Transform one record.
+    pub fn apply<'p>(&'p self, rec: &Record) -> Result<Output<'p>, Failure> {
+        self.run(rec, None)
+    }
+
+    /// Transform one record and record what every field did (for `explain`).
+    pub fn explain<'p>(&'p self, rec: &Record) -> (Result<Output<'p>, Failure>, Vec<FieldTrace>) {
+        let mut trace = Vec::new();
+        let out = self.run(rec, Some(&mut trace));
+        (out, trace)
+    }
+
+    fn run<'p>(
+        &'p self,
+        rec: &Record,
+        mut trace: Option<&mut Vec<FieldTrace>>,
+    ) -> Result<Output<'p>, Failure> {
+        let mut out = Vec::with_capacity(self.fields.len() + 4);
+        let mut template_ctx: Option<Value> = None;
+        for f in &self.fields {
+            let mut t = trace.as_ref().map(|_| FieldTrace {
+                field: f.label().to_owned(),
+                source: String::new(),
+                input: Value::Null,
+                steps: Vec::new(),
+                outcome: String::new(),
+            });
+            let result = self.field(f, rec, &mut template_ctx, t.as_mut());
+            if let (Some(tr), Some(mut ft)) = (trace.as_deref_mut(), t) {
+                ft.outcome = match &result {
+                    Ok(FieldResult::Skipped) => "skipped: the `when` condition is false".into(),
+                    Ok(FieldResult::Value(Value::Null)) => "missing: left out of the output".into(),
+                    Ok(FieldResult::Value(v)) => format!("= {}", show(v)),
+                    Err(e) => format!("REJECTED: {} ({})", e.message, e.reason),
+                };
+                tr.push(ft);
+            }
+            match result? {
+                FieldResult::Skipped => {}
+                FieldResult::Value(v) => match &f.name {
+                    Some(n) => out.push((Cow::Borrowed(n.as_str()), v)),
+                    None => match v {
+                        Value::Object(m) => {
+                            out.extend(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)))
+                        }
+                        Value::Null => {}
+                        other => {
+                            return Err(Failure {
+                                field: f.label().into(),
+                                rule: "spread".into(),
+                                reason: "wrong_type".into(),
+                                message: format!(
+                                    "`spread` needs an object, got {}",
+                                    crate::transform::kind(&other)
+                                ),
+                            });
+                        }
+                    },
+                },
+            }
+        }
+        if let Some(x) = &self.extras {
+            self.extras(x, rec, &mut out)?;
+        }
+        Ok(Output { fields: out })
+    }
+
+    fn field(
+        &self,
+        f: &FieldPlan,
+        rec: &Record,
+        template_ctx: &mut Option<Value>,
+        mut trace: Option<&mut FieldTrace>,
+    ) -> Result<FieldResult, Failure> {
+        if let Some(c) = &f.when
+            && !eval(c, rec)
+        {
+            return Ok(FieldResult::Skipped);
+        }
+        let (mut v, source) = match &f.input {
+            Input::From(paths) => {
+                let mut found: Option<(Value, &Path)> = None;
+                for p in paths {
+                    if let Some(v) = rec.get(p) {
+                        let empty = is_empty(&v);
+                        if found.is_none() || !empty {
+                            found = Some((v.into_owned(), p));
+                        }
+                        if !empty {
+                            break;
+                        }
+                    }
+                }
+                match found {
+                    Some((v, p)) => (v, Cow::Borrowed(p.as_str())),
+                    None => (
+                        Value::Null,
+                        Cow::Borrowed(paths.first().map_or("", |p| p.as_str())),
+                    ),
+                }
+            }
+            Input::List(paths) => (
+                Value::Array(
+                    paths
+                        .iter()
+                        .map(|p| rec.get(p).map_or(Value::Null, Cow::into_owned))
+                        .collect(),
+                ),
+                "collect".into(),
+            ),
+            Input::Named(list) => (
+                Value::Object(
+                    list.iter()
+                        .map(|(k, p)| (k.clone(), rec.get(p).map_or(Value::Null, Cow::into_owned)))
+                        .collect(),
+                ),
+                "collect".into(),
+            ),
+            Input::Const(v) => (v.clone(), "value".into()),
+            Input::Template(name) => {
+                let ctx = template_ctx.get_or_insert_with(|| {
+                    serde_json::json!({
+                        "in": Value::Object(rec.to_object()),
+                        "env": self.env,
+                        "now": jiff::Timestamp::now().to_string(),
+                    })
+                });
+                match self.templates.render(name, ctx) {
+                    Ok(s) => (Value::String(s), "template".into()),
+                    Err(e) => {
+                        return Err(Failure {
+                            field: f.label().into(),
+                            rule: "template".into(),
+                            reason: "template_error".into(),
+                            message: e.to_string(),
+                        });
+                    }
+                }
+            }
+            Input::Nothing => (Value::Null, "default".into()),
+        };
+        if is_empty(&v)
+            && let Some(d) = &f.default
+        {
+            v = d.clone();
+        }
+        if let Some(t) = trace.as_deref_mut() {
+            t.source = match &f.input {
+                Input::From(_) => format!("from {source}"),
+                _ => source.into_owned(),
+            };
+            t.input = v.clone();
+        }
+        for s in &f.steps {
+            let before = match f.on_error {
+                OnError::Keep => Some(v.clone()),
+                _ => None,
+            };
+            match s.run.apply(v) {
+                Ok(nv) => {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.steps.push((s.rule.to_owned(), Ok(nv.clone())));
+                    }
+                    v = nv;
+                }
+                Err(e) => {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.steps.push((s.rule.to_owned(), Err(e.clone())));
+                    }
+                    v = match f.on_error {
+                        OnError::Reject => {
+                            return Err(Failure {
+                                field: f.label().into(),
+                                rule: s.rule.into(),
+                                reason: e.reason,
+                                message: e.message,
+                            });
+                        }
+                        OnError::Empty => Value::String(String::new()),
+                        OnError::Default => f.default.clone().unwrap_or(Value::Null),
+                        OnError::Keep => before.unwrap_or(Value::Null),
+                        OnError::Null => Value::Null,
+                    };
+                    break;
+                }
+            }
+        }
+        if f.required && is_empty(&v) {
+            return Err(Failure {
+                field: f.label().into(),
+                rule: "required".into(),
+                reason: "missing".into(),
+                message: format!("{} is required but its value is empty", f.label()),
+            });
+        }
+        Ok(FieldResult::Value(v))
+    }
+
+    fn extras<'p>(
+        &'p self,
+        x: &ExtrasPlan,
+        rec: &Record,
+        out: &mut Vec<(Cow<'p, str>, Value)>,
+    ) -> Result<(), Failure> {
+        let keys: Vec<&str> = match &x.only {
+            Some(only) => only.iter().map(String::as_str).collect(),
+            None => rec
+                .keys()
+                .into_iter()
+                .filter(|k| !self.consumed.contains(*k))
+                .collect(),
+        };
+        for key in keys {
+            if x.exclude.contains(key) {
+                continue;
+            }
+            let Some(value) = rec.field(key) else {
+                continue;
+            };
+            let mut name = Value::String(key.to_owned());
+            for s in &x.rename {
+                name = s.run.apply(name).map_err(|e| Failure {
+                    field: key.to_owned(),
+                    rule: s.rule.into(),
+                    reason: e.reason,
+                    message: format!("renaming extra field `{key}`: {}", e.message),
+                })?;
+            }
+            let name = match name {
+                Value::String(s) => s,
+                other => {
+                    return Err(Failure {
+                        field: key.to_owned(),
+                        rule: "extras.rename".into(),
+                        reason: "wrong_type".into(),
+                        message: format!("renaming `{key}` gave {}, not text", show(&other)),
+                    });
+                }
+            };
+            let mut v = value.into_owned();
+            for s in &x.steps {
+                v = s.run.apply(v).map_err(|e| Failure {
+                    field: name.clone(),
+                    rule: s.rule.into(),
+                    reason: e.reason,
+                    message: e.message,
+                })?;
+            }
+            out.push((Cow::Owned(name), v));
+        }
+        Ok(())
+    }
+}
+
+enum FieldResult {
+    Skipped,
+    Value(Value),
+}
+
+fn eval(c: &Cond, rec: &Record) -> bool {
+    match c {
+        Cond::All(v) => v.iter().all(|c| eval(c, rec)),
+        Cond::Any(v) => v.iter().any(|c| eval(c, rec)),
+        Cond::Not(c) => !eval(c, rec),
+        Cond::Test { path, tests } => {
+            let v = rec.get(path);
+            let v = v.as_deref().unwrap_or(&Value::Null);
+            tests.iter().all(|t| match t {
+                Test::Equals(x) => same(v, x),
+                Test::NotEquals(x) => !same(v, x),
+                Test::OneOf(xs) => xs.iter().any(|x| same(v, x)),
+                Test::Matches(re) => as_text(v).is_some_and(|s| re.is_match(&s)),
+                Test::Present(want) => !is_empty(v) == *want,
+            })
+        }
+    }
+}
+
+/// Equality where scalars compare by text (`1` equals `"1"`: CSV and query inputs are all text).
+fn same(a: &Value, b: &Value) -> bool {
+    match (as_text(a), as_text(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::path::Path as FsPath;
+
+    fn plan(yaml: &str) -> Plan {
+        let l =
+            mapping::parse(FsPath::new("t.yaml"), yaml.into()).unwrap_or_else(|e| panic!("{e}"));
+        Plan::compile(&l, CompileOptions::default()).unwrap_or_else(|e| panic!("{}", e[0]))
+    }
+
+    fn errors(yaml: &str) -> Vec<String> {
+        let l = match mapping::parse(FsPath::new("t.yaml"), yaml.into()) {
+            Ok(l) => l,
+            Err(e) => return vec![e.to_string()],
+        };
+        match Plan::compile(&l, CompileOptions::default()) {
+            Ok(_) => panic!("compiled"),
+            Err(e) => e.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn rec(v: Value) -> Record {
+        match v {
+            Value::Object(m) => Record::Object(m),
+            _ => unreachable!(),
+        }
+    }
+
+    fn out(p: &Plan, v: Value) -> Result<Value, Failure> {
+        p.apply(&rec(v)).map(|o| Value::Object(o.to_object()))
+    }
+
+    const HEAD: &str = "name: t\nsource: {format: json}\n";
+
+    #[test]
+    fn fields_in_order_with_fallbacks_defaults_and_constants() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - {{to: B, from: [mobile, phone]}}\n  - {{to: A, value: Hot Leads}}\n  - {{to: C, from: x, default: none}}\n"
+        ));
+        assert_eq!(
+            out(&p, json!({"phone": "1", "mobile": " "})).unwrap(),
+            json!({"B": "1", "A": "Hot Leads", "C": "none"})
+        );
+        let o = p.apply(&rec(json!({"mobile": "2"}))).unwrap();
+        assert_eq!(
+            o.fields.iter().map(|(k, _)| k.as_ref()).collect::<Vec<_>>(),
+            vec!["B", "A", "C"]
+        );
+    }
+
+    #[test]
+    fn first_failure_rejects_with_field_rule_reason() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - to: P\n    from: phone\n    steps: [digits, {{require: {{len: 10, reason: invalid_phone}}}}]\n  - to: S\n    from: st\n    steps: [{{require: {{len: 2, reason: invalid_state}}}}]\n"
+        ));
+        let e = out(&p, json!({"phone": "12", "st": "XYZ"})).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.rule.as_str(), e.reason.as_ref()),
+            ("P", "require", "invalid_phone")
+        );
+        let e = out(&p, json!({"phone": "1234567890", "st": "XYZ"})).unwrap_err();
+        assert_eq!(e.reason, "invalid_state");
+    }
+
+    #[test]
+    fn on_error_choices() {
+        let base = |oe: &str| {
+            plan(&format!(
+                "{HEAD}fields:\n  - to: X\n    from: v\n    default: d\n    on_error: {oe}\n    steps: [upper, {{require: {{len: 1}}}}]\n"
+            ))
+        };
+        let v = json!({"v": "abc"});
+        assert_eq!(out(&base("empty"), v.clone()).unwrap(), json!({"X": ""}));
+        assert_eq!(out(&base("default"), v.clone()).unwrap(), json!({"X": "d"}));
+        assert_eq!(out(&base("keep"), v.clone()).unwrap(), json!({"X": "ABC"}));
+        assert_eq!(out(&base("null"), v.clone()).unwrap(), json!({"X": null}));
+        assert!(out(&base("reject"), v).is_err());
+    }
+
+    #[test]
+    fn required_and_when() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - {{to: A, from: a, required: true}}\n  - {{to: B, value: yes, when: {{from: kind, one_of: [x, 2]}}}}\n"
+        ));
+        let e = out(&p, json!({"a": " "})).unwrap_err();
+        assert_eq!(
+            (e.rule.as_str(), e.reason.as_ref()),
+            ("required", "missing")
+        );
+        assert_eq!(
+            out(&p, json!({"a": "1", "kind": 2})).unwrap(),
+            json!({"A": "1", "B": "yes"})
+        );
+        assert_eq!(
+            out(&p, json!({"a": "1", "kind": "y"})).unwrap(),
+            json!({"A": "1"})
+        );
+    }
+
+    #[test]
+    fn conditions_nest() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - to: A\n    value: 1\n    when:\n      any:\n        - {{from: a, matches: '^x'}}\n        - not: {{from: b, present: true}}\n"
+        ));
+        assert_eq!(
+            out(&p, json!({"a": "xy", "b": "1"})).unwrap(),
+            json!({"A": 1})
+        );
+        assert_eq!(out(&p, json!({"a": "y"})).unwrap(), json!({"A": 1}));
+        assert_eq!(out(&p, json!({"a": "y", "b": "1"})).unwrap(), json!({}));
+    }
+
+    #[test]
+    fn template_sees_in_env_and_does_not_escape() {
+        // SAFETY of the test: a variable name unique to this test.
+        unsafe { std::env::set_var("FIELDMAP_TEST_TAG", "t<1>") };
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - to: N\n    template: \"{{{{in.first}}}} & {{{{in.last}}}} {{{{env.FIELDMAP_TEST_TAG}}}}\"\n"
+        ));
+        assert_eq!(
+            out(&p, json!({"first": "A", "last": "O'B"})).unwrap(),
+            json!({"N": "A & O'B t<1>"})
+        );
+    }
+
+    #[test]
+    fn collect_and_spread() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - spread: true\n    collect: {{AgentID: ids, AgentPhones: phones}}\n  - to: L\n    collect: [a, b]\n    steps: [to_text]\n"
+        ));
+        assert_eq!(
+            out(
+                &p,
+                json!({"ids": "1,2", "phones": "3,4", "a": "x", "b": "y"})
+            )
+            .unwrap(),
+            json!({"AgentID": "1,2", "AgentPhones": "3,4", "L": "[\"x\",\"y\"]"})
+        );
+    }
+
+    #[test]
+    fn extras_renamed_in_input_order_skipping_consumed() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - {{to: P, from: phone}}\nextras:\n  exclude: [secret]\n  rename: [{{replace: {{find: ' ', with: __}}}}, {{add_prefix: adv_}}]\n"
+        ));
+        let o = out(
+            &p,
+            json!({"Loan Amount": "1", "phone": "2", "secret": "x", "Credit Score": "3"}),
+        )
+        .unwrap();
+        assert_eq!(
+            o,
+            json!({"P": "2", "adv_Loan__Amount": "1", "adv_Credit__Score": "3"})
+        );
+        let keys: Vec<_> = p
+            .apply(&rec(json!({"b": 1, "a": 2})))
+            .unwrap()
+            .fields
+            .into_iter()
+            .skip(1)
+            .map(|(k, _)| k.into_owned())
+            .collect();
+        assert_eq!(
+            keys,
+            vec!["adv_b", "adv_a"],
+            "input order; P has no input here"
+        );
+    }
+
+    #[test]
+    fn explain_traces_each_step() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - to: P\n    from: phone\n    steps: [digits, {{max_len: 3}}]\n"
+        ));
+        let (o, t) = p.explain(&rec(json!({"phone": "(949) 265"})));
+        assert!(o.is_ok());
+        assert_eq!(t[0].source, "from phone");
+        assert_eq!(
+            t[0].steps,
+            vec![
+                ("digits".to_owned(), Ok(json!("949265"))),
+                ("max_len".to_owned(), Ok(json!("949")))
+            ]
+        );
+        assert_eq!(t[0].outcome, "= \"949\"");
+    }
+
+    #[test]
+    fn compile_errors_are_all_reported_with_locations() {
+        let e = errors(&format!(
+            "{HEAD}fields:\n  - to: A\n    from: a\n    steps: [{{regex_replace: {{pattern: '('}}}}]\n  - to: A\n    value: 1\n  - to: C\n    template: '{{{{#if}}'\n  - to: D\n"
+        ));
+        assert_eq!(e.len(), 4, "{e:#?}");
+        assert!(
+            e[0].starts_with("t.yaml:6:13: rule `regex_replace`: bad pattern"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[1].contains("t.yaml:7:9: output field `A` is defined twice (first at line 4)"),
+            "{}",
+            e[1]
+        );
+        assert!(e[2].contains("bad template"), "{}", e[2]);
+        assert!(e[3].contains("has no input"), "{}", e[3]);
+    }
+
+    #[test]
+    fn yaml_errors_are_located() {
+        let e = errors(&format!("{HEAD}fields:\n  - to: A\n    form: a\n"));
+        assert!(
+            e[0].starts_with("t.yaml:5:5: unknown field `form`"),
+            "{}",
+            e[0]
+        );
+        let e = errors(&format!(
+            "{HEAD}fields:\n  - to: A\n    from: a\n    steps: [trm]\n"
+        ));
+        assert!(
+            e[0].contains("t.yaml:6:13") && e[0].contains("did you mean `trim`"),
+            "{}",
+            e[0]
+        );
+        let e = errors("name: a\nname: b\nsource: {format: json}\nfields: []\n");
+        assert!(
+            e[0].starts_with("t.yaml:2:1: duplicate mapping key: name"),
+            "{}",
+            e[0]
+        );
+        let e = errors(&format!(
+            "{HEAD}fields:\n  - to: A\n    from: a\n    steps: [{{max_len: x}}]\n"
+        ));
+        assert!(e[0].starts_with("t.yaml:6:"), "{}", e[0]);
+    }
+
+    #[test]
+    fn missing_env_is_a_compile_error() {
+        let e = errors(&format!(
+            "{HEAD}fields:\n  - to: T\n    template: 'Token {{{{env.FIELDMAP_TEST_UNSET_VAR}}}}'\n"
+        ));
+        assert!(
+            e[0].contains("environment variable `FIELDMAP_TEST_UNSET_VAR` is not set"),
+            "{}",
+            e[0]
+        );
+    }
+}

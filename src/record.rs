@@ -1,0 +1,262 @@
+//! Input records and the paths that read them.
+//!
+//! A record is either a CSV row (kept as the parsed row plus a shared header, so a file of a
+//! million rows does not build a million maps) or a JSON object (JSON, JSONL, query strings and
+//! forms). Paths read both the same way: `phone`, `Loan Amount`, `lead.phone`, `agents.0.id`,
+//! `agents[0].id`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+/// The header of a CSV input: column names and their positions.
+#[derive(Debug)]
+pub struct Headers {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl Headers {
+    /// Build from the header row. A repeated name keeps its first position (`duplicates()` lists
+    /// them so the caller can warn).
+    pub fn new(names: Vec<String>) -> Headers {
+        let mut index = HashMap::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            index.entry(n.clone()).or_insert(i);
+        }
+        Headers { names, index }
+    }
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+    pub fn duplicates(&self) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.names
+            .iter()
+            .filter(|n| !seen.insert(n.as_str()))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// One input record.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// A CSV row.
+    Row {
+        headers: Arc<Headers>,
+        row: csv::StringRecord,
+    },
+    /// A JSON object (also query strings and forms).
+    Object(Map<String, Value>),
+}
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq)]
+enum Seg {
+    Key(String),
+    /// A number: an index into a list, or a key of an object.
+    Index(usize, String),
+}
+
+/// A compiled input path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path {
+    raw: String,
+    segs: Vec<Seg>,
+}
+
+impl Path {
+    /// Parse `a.b.0.c` or `a.b[0].c`. A key that itself contains dots or spaces is still found:
+    /// the whole text is tried as one key first.
+    pub fn parse(raw: &str) -> Result<Path, String> {
+        if raw.is_empty() {
+            return Err("empty path".into());
+        }
+        let mut segs = Vec::new();
+        for part in raw.split('.') {
+            let mut rest = part;
+            let key_end = rest.find('[').unwrap_or(rest.len());
+            let key = &rest[..key_end];
+            if !key.is_empty() {
+                segs.push(seg(key));
+            } else if key_end == rest.len() {
+                return Err(format!("empty segment in path `{raw}`"));
+            }
+            rest = &rest[key_end..];
+            while let Some(r) = rest.strip_prefix('[') {
+                let close = r
+                    .find(']')
+                    .ok_or_else(|| format!("unclosed `[` in path `{raw}`"))?;
+                let idx = &r[..close];
+                let n: usize = idx
+                    .parse()
+                    .map_err(|_| format!("`[{idx}]` in path `{raw}` is not a list index"))?;
+                segs.push(Seg::Index(n, idx.to_owned()));
+                rest = &r[close + 1..];
+            }
+            if !rest.is_empty() {
+                return Err(format!("unexpected `{rest}` in path `{raw}`"));
+            }
+        }
+        Ok(Path {
+            raw: raw.to_owned(),
+            segs,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The first segment: the input field the path starts from.
+    pub fn root(&self) -> &str {
+        match self.segs.first() {
+            Some(Seg::Key(k)) | Some(Seg::Index(_, k)) => k,
+            None => &self.raw,
+        }
+    }
+}
+
+fn seg(s: &str) -> Seg {
+    match s.parse::<usize>() {
+        Ok(n) if !s.starts_with('+') => Seg::Index(n, s.to_owned()),
+        _ => Seg::Key(s.to_owned()),
+    }
+}
+
+fn step<'a>(v: &'a Value, s: &Seg) -> Option<&'a Value> {
+    match (v, s) {
+        (Value::Object(m), Seg::Key(k)) | (Value::Object(m), Seg::Index(_, k)) => m.get(k),
+        (Value::Array(a), Seg::Index(i, _)) => a.get(*i),
+        _ => None,
+    }
+}
+
+impl Record {
+    /// The value at `path`, or `None` when the record has no such field.
+    pub fn get(&self, path: &Path) -> Option<Cow<'_, Value>> {
+        match self {
+            Record::Row { headers, row } => {
+                let i = headers.position(&path.raw)?;
+                row.get(i).map(|s| Cow::Owned(Value::String(s.to_owned())))
+            }
+            Record::Object(m) => {
+                if let Some(v) = m.get(&path.raw) {
+                    return Some(Cow::Borrowed(v));
+                }
+                if path.segs.len() < 2 {
+                    return None;
+                }
+                let (first, rest) = path.segs.split_first()?;
+                let mut cur = match first {
+                    Seg::Key(k) | Seg::Index(_, k) => m.get(k)?,
+                };
+                for s in rest {
+                    cur = step(cur, s)?;
+                }
+                Some(Cow::Borrowed(cur))
+            }
+        }
+    }
+
+    /// The input field names, in input order.
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            Record::Row { headers, .. } => headers.names().iter().map(String::as_str).collect(),
+            Record::Object(m) => m.keys().map(String::as_str).collect(),
+        }
+    }
+
+    /// The value of a top-level input field.
+    pub fn field(&self, name: &str) -> Option<Cow<'_, Value>> {
+        match self {
+            Record::Row { headers, row } => headers
+                .position(name)
+                .and_then(|i| row.get(i))
+                .map(|s| Cow::Owned(Value::String(s.to_owned()))),
+            Record::Object(m) => m.get(name).map(Cow::Borrowed),
+        }
+    }
+
+    /// The whole record as a JSON object (for templates, rejects and explain).
+    pub fn to_object(&self) -> Map<String, Value> {
+        match self {
+            Record::Row { headers, row } => {
+                let mut m = Map::with_capacity(row.len());
+                for (i, v) in row.iter().enumerate() {
+                    let key = match headers.names().get(i) {
+                        Some(k) => k.clone(),
+                        None => format!("_extra_{}", i + 1 - headers.names().len()),
+                    };
+                    m.entry(key).or_insert_with(|| Value::String(v.to_owned()));
+                }
+                m
+            }
+            Record::Object(m) => m.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Record {
+        match v {
+            Value::Object(m) => Record::Object(m),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn paths_parse() {
+        assert!(Path::parse("a.b[0].c").is_ok());
+        assert!(Path::parse("").is_err());
+        assert!(Path::parse("a..b").is_err());
+        assert!(Path::parse("a[x]").is_err());
+        assert!(Path::parse("a[0").is_err());
+        assert!(Path::parse("a[0]x").is_err());
+        assert_eq!(Path::parse("lead.phone").unwrap().root(), "lead");
+    }
+
+    #[test]
+    fn object_lookup() {
+        let r =
+            obj(json!({"lead": {"phone": "1", "tags": ["x", "y"]}, "a.b": 2, "Loan Amount": "3"}));
+        let get = |p: &str| r.get(&Path::parse(p).unwrap()).map(|v| v.into_owned());
+        assert_eq!(get("lead.phone"), Some(json!("1")));
+        assert_eq!(get("lead.tags.1"), Some(json!("y")));
+        assert_eq!(get("lead.tags[0]"), Some(json!("x")));
+        assert_eq!(get("a.b"), Some(json!(2)));
+        assert_eq!(get("Loan Amount"), Some(json!("3")));
+        assert_eq!(get("lead.nope"), None);
+        assert_eq!(get("lead.phone.x"), None);
+        assert_eq!(get("lead.tags.5"), None);
+    }
+
+    #[test]
+    fn row_lookup_and_object() {
+        let h = Arc::new(Headers::new(vec!["a".into(), "b c".into(), "a".into()]));
+        assert_eq!(h.duplicates(), vec!["a"]);
+        let r = Record::Row {
+            headers: h,
+            row: csv::StringRecord::from(vec!["1", "2", "3"]),
+        };
+        assert_eq!(
+            r.get(&Path::parse("b c").unwrap()).unwrap().into_owned(),
+            json!("2")
+        );
+        assert_eq!(
+            r.get(&Path::parse("a").unwrap()).unwrap().into_owned(),
+            json!("1")
+        );
+        assert_eq!(Value::Object(r.to_object()), json!({"a": "1", "b c": "2"}));
+    }
+}
