@@ -733,7 +733,7 @@ fn eval(c: &Cond, rec: &Record) -> bool {
                 Test::NotEquals(x) => !same(v, x),
                 Test::OneOf(xs) => xs.iter().any(|x| same(v, x)),
                 Test::Matches(re) => as_text(v).is_some_and(|s| re.is_match(&s)),
-                Test::Present(want) => !is_empty(v) == *want,
+                Test::Present(want) => is_empty(v) != *want,
             })
         }
     }
