@@ -14,7 +14,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::mapping::{self, Collect, Condition, Loaded, MappingError, OnError};
-use crate::record::{Path, Record};
+use crate::record::{Headers, Path, Record};
 use crate::transform::{CompileCtx, RuleError, Step, Transform, as_text, is_empty, show};
 
 /// A mapping compiled for execution. Shared by every worker thread.
@@ -459,6 +459,64 @@ impl Plan {
             env: Value::Object(env),
             consumed,
         })
+    }
+
+    /// The output columns, when they are known before the first record (CSV output needs them).
+    /// `headers` is the CSV input's header, which names the extras.
+    pub fn columns(&self, headers: Option<&Headers>) -> Result<Vec<String>, String> {
+        let mut cols = Vec::with_capacity(self.fields.len());
+        for f in &self.fields {
+            match &f.name {
+                Some(n) => cols.push(n.clone()),
+                None => {
+                    return Err("a field spreads an object into the output (`spread: true`)".into());
+                }
+            }
+        }
+        if let Some(x) = &self.extras {
+            let keys: Vec<String> = match (&x.only, headers) {
+                (Some(only), _) => only.clone(),
+                (None, Some(h)) => h
+                    .names()
+                    .iter()
+                    .filter(|k| !self.consumed.contains(k.as_str()))
+                    .cloned()
+                    .collect(),
+                (None, None) => {
+                    return Err(
+                        "the extras depend on each record and `extras.only` does not list them"
+                            .into(),
+                    );
+                }
+            };
+            for key in keys.into_iter().filter(|k| !x.exclude.contains(k)) {
+                let mut name = Value::String(key.clone());
+                for s in &x.rename {
+                    name = s.run.apply(name).map_err(|e| {
+                        format!("renaming extra field `{key}` failed: {}", e.message)
+                    })?;
+                }
+                cols.push(crate::codec::scalar_text(&name).into_owned());
+            }
+        }
+        Ok(cols)
+    }
+
+    /// The input columns some field reads that `headers` lacks (for a warning before the run).
+    pub fn missing_columns(&self, headers: &Headers) -> Vec<String> {
+        let mut missing = Vec::new();
+        for f in &self.fields {
+            let paths: Vec<&Path> = match &f.input {
+                Input::From(p) | Input::List(p) => p.iter().collect(),
+                Input::Named(p) => p.iter().map(|(_, p)| p).collect(),
+                _ => continue,
+            };
+            let any_found = paths.iter().any(|p| headers.position(p.as_str()).is_some());
+            if !any_found && let Some(p) = paths.first() {
+                missing.push(format!("`{}`", p.as_str()));
+            }
+        }
+        missing
     }
 
     /// Transform one record.

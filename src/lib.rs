@@ -3,6 +3,8 @@
 //! The one data path shared by every mode: bytes --[`codec`] decode--> [`record::Record`]
 //! --[`engine::Plan::apply`]--> [`engine::Output`] --[`codec`] encode--> bytes.
 
+pub mod batch;
+pub mod codec;
 pub mod engine;
 pub mod mapping;
 pub mod record;

@@ -1,0 +1,134 @@
+//! URL query strings and `application/x-www-form-urlencoded` bodies.
+//!
+//! Both are `key=value` pairs joined by `&`, percent-encoded; a `+` means a space. A key given
+//! more than once becomes a list of its values, in order. A query line may be a whole URL: only
+//! the part after `?` is read.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode};
+use serde_json::{Map, Value};
+
+/// Parse `a=1&b=x+y&a=2` into `{"a": ["1", "2"], "b": "x y"}`. Fails with a message when a
+/// percent-escape decodes to bytes that are not UTF-8.
+pub fn parse(input: &[u8]) -> Result<Map<String, Value>, String> {
+    let mut s = input;
+    if let Some(q) = memchr::memchr(b'?', s) {
+        s = &s[q + 1..];
+    }
+    if let Some(h) = memchr::memchr(b'#', s) {
+        s = &s[..h];
+    }
+    let mut out = Map::new();
+    for pair in s.split(|b| *b == b'&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (k, v) = match memchr::memchr(b'=', pair) {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let k = decode(k).map_err(|e| format!("key {e}"))?;
+        let v = decode(v).map_err(|e| format!("value of `{k}` {e}"))?;
+        match out.get_mut(&k) {
+            None => {
+                out.insert(k, Value::String(v));
+            }
+            Some(Value::Array(list)) => list.push(Value::String(v)),
+            Some(prev) => {
+                let first = prev.take();
+                *prev = Value::Array(vec![first, Value::String(v)]);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn decode(raw: &[u8]) -> Result<String, String> {
+    let plus: Vec<u8>;
+    let bytes = if raw.contains(&b'+') {
+        plus = raw
+            .iter()
+            .map(|b| if *b == b'+' { b' ' } else { *b })
+            .collect();
+        &plus[..]
+    } else {
+        raw
+    };
+    let decoded: Vec<u8> = percent_decode(bytes).collect();
+    String::from_utf8(decoded).map_err(|_| {
+        format!(
+            "{:?} is not UTF-8 text once percent-decoded",
+            String::from_utf8_lossy(raw)
+        )
+    })
+}
+
+/// Characters left as they are in values: RFC 3986 unreserved.
+const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Append one `key=value` pair, percent-encoded (`form`: spaces as `+`).
+pub fn push_pair(buf: &mut Vec<u8>, key: &str, value: &str, form: bool) {
+    if !buf.is_empty() && buf.last() != Some(&b'\n') {
+        buf.push(b'&');
+    }
+    push_encoded(buf, key, form);
+    buf.push(b'=');
+    push_encoded(buf, value, form);
+}
+
+fn push_encoded(buf: &mut Vec<u8>, s: &str, form: bool) {
+    if form && s.contains(' ') {
+        for (i, part) in s.split(' ').enumerate() {
+            if i > 0 {
+                buf.push(b'+');
+            }
+            buf.extend(percent_encoding::utf8_percent_encode(part, KEEP).flat_map(str::bytes));
+        }
+    } else {
+        buf.extend(percent_encoding::utf8_percent_encode(s, KEEP).flat_map(str::bytes));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_callerready_get() {
+        let m = parse(b"https://x.example/ring?ReferralID=0&Phone=9492651111&FirstName=Mary+Ann&City=San%20Diego&x").unwrap();
+        assert_eq!(
+            Value::Object(m),
+            json!({"ReferralID": "0", "Phone": "9492651111", "FirstName": "Mary Ann", "City": "San Diego", "x": ""})
+        );
+    }
+
+    #[test]
+    fn repeated_keys_become_lists_and_plus_decodes() {
+        let m = parse(b"a=1&a=2&a=3&p=%2b61").unwrap();
+        assert_eq!(Value::Object(m), json!({"a": ["1", "2", "3"], "p": "+61"}));
+    }
+
+    #[test]
+    fn bad_utf8_is_an_error() {
+        assert!(parse(b"a=%ff").unwrap_err().contains("not UTF-8"));
+    }
+
+    #[test]
+    fn encode_round_trip() {
+        let mut b = Vec::new();
+        push_pair(&mut b, "Agent Names", "Anthony Smith,Erin Jones", true);
+        push_pair(&mut b, "e", "a@x.com&b=1", false);
+        assert_eq!(
+            String::from_utf8(b.clone()).unwrap(),
+            "Agent+Names=Anthony+Smith%2CErin+Jones&e=a%40x.com%26b%3D1"
+        );
+        assert_eq!(
+            Value::Object(parse(&b).unwrap()),
+            json!({"Agent Names": "Anthony Smith,Erin Jones", "e": "a@x.com&b=1"})
+        );
+    }
+}

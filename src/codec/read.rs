@@ -1,0 +1,354 @@
+//! Readers: cut an input stream into raw items, in batches.
+//!
+//! A batch ends when it is full or when the input has nothing more buffered (the next read could
+//! block). On a file that is every few hundred kilobytes; on a pipe (`tail -f leads.jsonl |
+//! fieldmap run ...`) it is after every line that has arrived, so each record is transformed and
+//! written as soon as it is read.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::Value;
+
+use super::{Item, Position, Raw};
+use crate::mapping::Format;
+use crate::record::Headers;
+
+/// Produces batches of items from an input.
+pub trait ItemReader: Send {
+    /// Append up to `max` items to `batch`. Returns `Ok(false)` once the input is exhausted.
+    fn next_batch(&mut self, batch: &mut Vec<Item>, max: usize) -> io::Result<bool>;
+    /// The CSV header, when the input has one.
+    fn headers(&self) -> Option<&Arc<Headers>> {
+        None
+    }
+    /// Bytes of input consumed so far (for progress).
+    fn bytes_read(&self) -> u64;
+}
+
+/// A problem that stops the run before any record is read.
+#[derive(Debug)]
+pub struct OpenError(pub String);
+
+/// Open a reader for `format` over `input`.
+pub fn open(
+    input: Box<dyn Read + Send>,
+    format: Format,
+    delimiter: Option<char>,
+) -> Result<Box<dyn ItemReader>, OpenError> {
+    const BUF: usize = 256 * 1024;
+    Ok(match format {
+        Format::Csv => Box::new(CsvItems::new(input, delimiter.map_or(b',', |c| c as u8))?),
+        Format::Jsonl | Format::Query | Format::Form => Box::new(Lines {
+            input: BufReader::with_capacity(BUF, input),
+            line: 0,
+            row: 0,
+            bytes: 0,
+            bom_checked: false,
+        }),
+        Format::Json => Box::new(JsonDoc {
+            input: Some(input),
+            bytes: 0,
+        }),
+    })
+}
+
+/// Tracks whether the last read from the underlying input was short: when it was, the csv
+/// reader's buffer holds all that has arrived and the next refill may block.
+struct Watch<R> {
+    inner: R,
+    short: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for Watch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.short.store(n < buf.len(), Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+struct CsvItems {
+    rdr: csv::Reader<Watch<Box<dyn Read + Send>>>,
+    headers: Arc<Headers>,
+    short: Arc<AtomicBool>,
+    row: u64,
+    done: bool,
+}
+
+impl CsvItems {
+    fn new(input: Box<dyn Read + Send>, delimiter: u8) -> Result<CsvItems, OpenError> {
+        let short = Arc::new(AtomicBool::new(false));
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .buffer_capacity(256 * 1024)
+            .from_reader(Watch {
+                inner: input,
+                short: short.clone(),
+            });
+        let raw = rdr
+            .byte_headers()
+            .map_err(|e| OpenError(format!("cannot read the CSV header: {e}")))?
+            .clone();
+        let mut names = Vec::with_capacity(raw.len());
+        for (i, f) in raw.iter().enumerate() {
+            let mut name = std::str::from_utf8(f).map_err(|_| {
+                OpenError(format!(
+                    "CSV header column {} is not valid UTF-8 text",
+                    i + 1
+                ))
+            })?;
+            if i == 0 {
+                name = name.strip_prefix('\u{feff}').unwrap_or(name);
+            }
+            names.push(name.to_owned());
+        }
+        Ok(CsvItems {
+            rdr,
+            headers: Arc::new(Headers::new(names)),
+            short,
+            row: 0,
+            done: false,
+        })
+    }
+}
+
+impl ItemReader for CsvItems {
+    fn next_batch(&mut self, batch: &mut Vec<Item>, max: usize) -> io::Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        let start = batch.len();
+        while batch.len() - start < max {
+            let mut rec = csv::ByteRecord::new();
+            match self.rdr.read_byte_record(&mut rec) {
+                Ok(true) => {
+                    self.row += 1;
+                    let line = rec.position().map_or(0, |p| p.line());
+                    batch.push(Item {
+                        pos: Position {
+                            row: self.row,
+                            line,
+                        },
+                        raw: Raw::Csv(rec),
+                    });
+                }
+                Ok(false) => {
+                    self.done = true;
+                    return Ok(batch.len() > start);
+                }
+                Err(e) => match e.kind() {
+                    csv::ErrorKind::Io(_) => {
+                        return Err(match e.into_kind() {
+                            csv::ErrorKind::Io(io) => io,
+                            _ => io::Error::other("csv read error"),
+                        });
+                    }
+                    _ => {
+                        // The csv parser does not fail on content in flexible mode; keep any
+                        // other error as a rejected row rather than stopping.
+                        self.row += 1;
+                        let line = e.position().map_or(0, |p| p.line());
+                        batch.push(Item {
+                            pos: Position {
+                                row: self.row,
+                                line,
+                            },
+                            raw: Raw::Broken {
+                                reason: "malformed_row",
+                                message: e.to_string(),
+                                text: String::new(),
+                            },
+                        });
+                    }
+                },
+            }
+            if self.short.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    fn headers(&self) -> Option<&Arc<Headers>> {
+        Some(&self.headers)
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.rdr.position().byte()
+    }
+}
+
+struct Lines {
+    input: BufReader<Box<dyn Read + Send>>,
+    line: u64,
+    row: u64,
+    bytes: u64,
+    bom_checked: bool,
+}
+
+impl ItemReader for Lines {
+    fn next_batch(&mut self, batch: &mut Vec<Item>, max: usize) -> io::Result<bool> {
+        let start = batch.len();
+        while batch.len() - start < max {
+            let mut buf = Vec::new();
+            let n = self.input.read_until(b'\n', &mut buf)?;
+            if n == 0 {
+                return Ok(batch.len() > start);
+            }
+            self.bytes += n as u64;
+            self.line += 1;
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+            }
+            if !self.bom_checked {
+                self.bom_checked = true;
+                if buf.starts_with(b"\xef\xbb\xbf") {
+                    buf.drain(..3);
+                }
+            }
+            if !buf.iter().all(u8::is_ascii_whitespace) {
+                self.row += 1;
+                batch.push(Item {
+                    pos: Position {
+                        row: self.row,
+                        line: self.line,
+                    },
+                    raw: Raw::Line(buf),
+                });
+            }
+            if self.input.buffer().is_empty() {
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+}
+
+/// A whole JSON document: one object, or an array of objects.
+struct JsonDoc {
+    input: Option<Box<dyn Read + Send>>,
+    bytes: u64,
+}
+
+impl ItemReader for JsonDoc {
+    fn next_batch(&mut self, batch: &mut Vec<Item>, _max: usize) -> io::Result<bool> {
+        let Some(mut input) = self.input.take() else {
+            return Ok(false);
+        };
+        let mut text = Vec::new();
+        input.read_to_end(&mut text)?;
+        self.bytes = text.len() as u64;
+        let body = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&text);
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(false);
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Array(items)) => {
+                for (i, v) in items.into_iter().enumerate() {
+                    let row = i as u64 + 1;
+                    batch.push(Item {
+                        pos: Position { row, line: 0 },
+                        raw: Raw::Value(v),
+                    });
+                }
+            }
+            Ok(v) => batch.push(Item {
+                pos: Position { row: 1, line: 1 },
+                raw: Raw::Value(v),
+            }),
+            Err(e) => {
+                let text = String::from_utf8_lossy(body).into_owned();
+                batch.push(Item {
+                    pos: Position {
+                        row: 1,
+                        line: e.line() as u64,
+                    },
+                    raw: Raw::Broken {
+                        reason: "invalid_json",
+                        message: format!("invalid JSON: {e}"),
+                        text,
+                    },
+                });
+            }
+        }
+        Ok(true)
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(format: Format, input: &'static [u8]) -> Vec<Item> {
+        let mut r = open(Box::new(input), format, None).unwrap_or_else(|e| panic!("{}", e.0));
+        let mut out = Vec::new();
+        while r.next_batch(&mut out, 2).unwrap() {}
+        out
+    }
+
+    #[test]
+    fn csv_positions_with_multiline_and_bom() {
+        let items = all(Format::Csv, b"\xef\xbb\xbfa,b\n1,\"x\ny\"\n2,3\n4\n");
+        let pos: Vec<_> = items.iter().map(|i| (i.pos.row, i.pos.line)).collect();
+        assert_eq!(pos, vec![(1, 2), (2, 4), (3, 5)]);
+        let r = open(Box::new(&b"\xef\xbb\xbfa,b\n"[..]), Format::Csv, None).unwrap();
+        assert_eq!(
+            r.headers().unwrap().names(),
+            &["a".to_owned(), "b".to_owned()]
+        );
+    }
+
+    #[test]
+    fn lines_skip_blank_and_crlf() {
+        let items = all(Format::Jsonl, b"{\"a\":1}\r\n\n  \n{\"a\":2}");
+        let got: Vec<_> = items
+            .iter()
+            .map(|i| match &i.raw {
+                Raw::Line(l) => (i.pos.row, i.pos.line, String::from_utf8(l.clone()).unwrap()),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, 1, "{\"a\":1}".to_owned()),
+                (2, 4, "{\"a\":2}".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn json_doc_array_object_and_broken() {
+        assert_eq!(all(Format::Json, b"[{\"a\":1},{\"a\":2}]").len(), 2);
+        assert_eq!(all(Format::Json, b"{\"a\":1}").len(), 1);
+        assert!(all(Format::Json, b"  ").is_empty());
+        let items = all(Format::Json, b"{\"a\":1,\n}");
+        assert!(matches!(
+            &items[0].raw,
+            Raw::Broken {
+                reason: "invalid_json",
+                ..
+            }
+        ));
+        assert_eq!(items[0].pos.line, 2);
+    }
+
+    #[test]
+    fn bad_csv_header_is_fatal() {
+        assert!(open(Box::new(&b"a,\xff\n1,2\n"[..]), Format::Csv, None).is_err());
+    }
+}
