@@ -57,7 +57,10 @@ pub struct RuleError {
 
 impl RuleError {
     pub fn new(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        RuleError { reason: reason.into(), message: message.into() }
+        RuleError {
+            reason: reason.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -139,9 +142,11 @@ pub fn map_text(
         Value::String(s) => f(s),
         Value::Number(n) => f(n.to_string()),
         Value::Bool(b) => f(b.to_string()),
-        Value::Array(items) => {
-            items.into_iter().map(|x| map_text(x, rule, f)).collect::<Result<Vec<_>, _>>().map(Value::Array)
-        }
+        Value::Array(items) => items
+            .into_iter()
+            .map(|x| map_text(x, rule, f))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
         Value::Object(_) => Err(RuleError::new(
             "wrong_type",
             format!("`{rule}` works on text, got an object"),
@@ -151,7 +156,11 @@ pub fn map_text(
 
 /// Like [`map_text`] for infallible text functions that may borrow: the string is only
 /// reallocated when the function changed it.
-pub fn map_str(v: Value, rule: &'static str, f: &dyn Fn(&str) -> Cow<'_, str>) -> Result<Value, RuleError> {
+pub fn map_str(
+    v: Value,
+    rule: &'static str,
+    f: &dyn Fn(&str) -> Cow<'_, str>,
+) -> Result<Value, RuleError> {
     map_text(v, rule, &|s: String| {
         Ok(Value::String(match f(&s) {
             Cow::Borrowed(b) if b.len() == s.len() => s,
@@ -244,6 +253,52 @@ macro_rules! shorthand_config {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Ordered option mappings: `fields: {AgentID: id, AgentPhones: phone}` where the order written
+// is the order of the output.
+
+/// An option written as a YAML mapping whose order matters, kept as `(key, value)` pairs in the
+/// order written. Duplicate keys are refused. Used by the list rules (`zip_lists` `names`,
+/// `unzip_records` and `index_records` `fields`), whose output keys follow the mapping's order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pairs<V>(pub Vec<(String, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Pairs<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct PV<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for PV<V> {
+            type Value = Pairs<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping (`{AgentID: id, AgentPhones: phone}`)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs<V>, A::Error> {
+                let mut out: Vec<(String, V)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, V>()? {
+                    if out.iter().any(|(seen, _)| *seen == k) {
+                        return Err(de::Error::custom(format!("`{k}` is written twice")));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_map(PV(std::marker::PhantomData))
+    }
+}
+
+impl<V: schemars::JsonSchema> schemars::JsonSchema for Pairs<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        format!("Pairs_of_{}", V::schema_name()).into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let values = g.subschema_for::<V>();
+        schemars::json_schema!({ "type": "object", "additionalProperties": values })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The registry.
 
 macro_rules! registry {
@@ -322,6 +377,7 @@ macro_rules! registry {
 registry! {
     Trim => trim,
     MaxLen => max_len,
+    Split => split,
 }
 
 /// Every rule name, for suggestions.
@@ -376,7 +432,9 @@ impl<'de> Deserialize<'de> for Step {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
                 let Some(name) = map.next_key::<String>()? else {
-                    return Err(de::Error::custom("empty step: name a rule, e.g. `trim` or `{max_len: 100}`"));
+                    return Err(de::Error::custom(
+                        "empty step: name a rule, e.g. `trim` or `{max_len: 100}`",
+                    ));
                 };
                 let step = match Step::with_options(&name, &mut map) {
                     Some(r) => r?,
@@ -419,7 +477,9 @@ pub(crate) mod testing {
     use super::*;
 
     pub fn cx() -> CompileCtx<'static> {
-        CompileCtx { base_dir: Path::new(".") }
+        CompileCtx {
+            base_dir: Path::new("."),
+        }
     }
 
     /// Compile `step` (YAML) and run it on `input` (JSON).
@@ -443,10 +503,19 @@ pub(crate) mod testing {
             match (&ex.output, got) {
                 (Ok(want), Ok(got)) => {
                     let want: Value = serde_json::from_str(want).expect("example output is JSON");
-                    assert_eq!(got, want, "rule {} example {} on {}", doc.name, ex.step, ex.input);
+                    assert_eq!(
+                        got, want,
+                        "rule {} example {} on {}",
+                        doc.name, ex.step, ex.input
+                    );
                 }
-                (Err(reason), Err(e)) => assert_eq!(e.reason, *reason, "rule {} example {}", doc.name, ex.step),
-                (want, got) => panic!("rule {} example {} on {}: want {want:?}, got {got:?}", doc.name, ex.step, ex.input),
+                (Err(reason), Err(e)) => {
+                    assert_eq!(e.reason, *reason, "rule {} example {}", doc.name, ex.step)
+                }
+                (want, got) => panic!(
+                    "rule {} example {} on {}: want {want:?}, got {got:?}",
+                    doc.name, ex.step, ex.input
+                ),
             }
         }
     }
@@ -460,8 +529,16 @@ mod tests {
     #[test]
     fn every_rule_has_examples_that_pass() {
         for doc in RULES {
-            assert!(!doc.examples.is_empty(), "rule {} has no examples", doc.name);
-            assert!(!doc.summary.is_empty() && !doc.description.is_empty(), "rule {} lacks docs", doc.name);
+            assert!(
+                !doc.examples.is_empty(),
+                "rule {} has no examples",
+                doc.name
+            );
+            assert!(
+                !doc.summary.is_empty() && !doc.description.is_empty(),
+                "rule {} lacks docs",
+                doc.name
+            );
             check_examples(doc);
         }
     }
@@ -482,7 +559,10 @@ mod tests {
         let e = compile_err("{max_lne: 3}");
         assert!(e.contains("did you mean `max_len`"), "{e}");
         let e = compile_err("frobnicate");
-        assert!(e.contains("unknown rule `frobnicate`") && !e.contains("did you mean"), "{e}");
+        assert!(
+            e.contains("unknown rule `frobnicate`") && !e.contains("did you mean"),
+            "{e}"
+        );
     }
 
     #[test]
