@@ -378,6 +378,7 @@ registry! {
     Trim => trim,
     MaxLen => max_len,
     Split => split,
+    Join => join,
 }
 
 /// Every rule name, for suggestions.
