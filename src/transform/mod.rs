@@ -379,6 +379,7 @@ registry! {
     MaxLen => max_len,
     Split => split,
     Join => join,
+    Get => get,
 }
 
 /// Every rule name, for suggestions.
