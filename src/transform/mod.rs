@@ -380,6 +380,7 @@ registry! {
     Split => split,
     Join => join,
     Get => get,
+    ZipLists => zip_lists,
 }
 
 /// Every rule name, for suggestions.
