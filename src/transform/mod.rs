@@ -381,6 +381,7 @@ registry! {
     Join => join,
     Get => get,
     ZipLists => zip_lists,
+    UnzipRecords => unzip_records,
 }
 
 /// Every rule name, for suggestions.
