@@ -382,6 +382,7 @@ registry! {
     Get => get,
     ZipLists => zip_lists,
     UnzipRecords => unzip_records,
+    SortRecords => sort_records,
 }
 
 /// Every rule name, for suggestions.
