@@ -383,6 +383,7 @@ registry! {
     ZipLists => zip_lists,
     UnzipRecords => unzip_records,
     SortRecords => sort_records,
+    IndexRecords => index_records,
 }
 
 /// Every rule name, for suggestions.
