@@ -384,6 +384,7 @@ registry! {
     UnzipRecords => unzip_records,
     SortRecords => sort_records,
     IndexRecords => index_records,
+    Lookup => lookup,
 }
 
 /// Every rule name, for suggestions.
