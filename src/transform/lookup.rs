@@ -498,6 +498,53 @@ mod tests {
         assert_eq!(apply(&*t, json!("CA")).unwrap(), json!(["8885551111", "9492651111"]));
     }
 
+    /// The CallerReady flow end to end: the agents of the caller's state, ordered by tier and
+    /// row, limited, and answered in both CallerReady formats.
+    #[test]
+    fn callerready_agents_of_a_state() {
+        let roster = "id,email,phone,state,tier,row,press1
+330012,Maria.Lopez@xyz.com,7025550199,CA,10,1,1
+328999,Erin.Jones@xyz.com,9492651111,CA,1,2,0
+328290,Anthony.Smith@xyz.com,8885551111,CA,1,1,1
+331000,Sam.Lee@xyz.com,3105551234,CA,9,1,1
+";
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("agents.csv"), roster).unwrap();
+        let cx = CompileCtx { base_dir: dir.path() };
+        let steps = [
+            "{lookup: {file: agents.csv, key: state, all: true}}",
+            "{sort_records: {by: [tier, row], limit: 3}}",
+        ]
+        .map(|s| compile_yaml_step(s, &cx).unwrap());
+        // Case matters by default: " ca " is trimmed, but not found.
+        assert_eq!(steps.iter().try_fold(json!(" ca "), |v, t| t.apply(v)).unwrap(), json!([]));
+        let agents = steps.iter().try_fold(json!("CA"), |v, t| t.apply(v)).unwrap();
+
+        let parallel = compile_yaml_step(
+            "{unzip_records: {fields: {AgentEmailAddresses: email, AgentID: id, AgentPhones: phone, AgentTier: tier, AgentRow: row}}}",
+            &cx,
+        )
+        .unwrap();
+        assert_eq!(
+            parallel.apply(agents.clone()).unwrap().to_string(),
+            r#"{"AgentEmailAddresses":"Anthony.Smith@xyz.com,Erin.Jones@xyz.com,Sam.Lee@xyz.com","AgentID":"328290,328999,331000","AgentPhones":"8885551111,9492651111,3105551234","AgentTier":"1,1,9","AgentRow":"1,2,1"}"#
+        );
+
+        let indexed = compile_yaml_step(
+            "{index_records: {fields: {ID: id, Group: tier, Phone: phone, Press1: press1}, \
+when_empty: {Agent1ID: 0, Agent1Group: null, Agent1Phone: null, Agent1Press1: null}}}",
+            &cx,
+        )
+        .unwrap();
+        let got = indexed.apply(agents).unwrap();
+        assert_eq!(got["Agent1ID"], json!("328290"));
+        assert_eq!(got["Agent3Phone"], json!("3105551234"));
+        assert_eq!(got.as_object().map(|m| m.len()), Some(12));
+        // A state without agents: the no-agent answer.
+        let none = steps.iter().try_fold(json!("WY"), |v, t| t.apply(v)).unwrap();
+        assert_eq!(indexed.apply(none).unwrap(), json!({"Agent1ID": 0, "Agent1Group": null, "Agent1Phone": null, "Agent1Press1": null}));
+    }
+
     #[test]
     fn file_row_without_value() {
         let t = with_file("agents.csv", AGENTS, "{lookup: {file: agents.csv, key: id}}").unwrap();
