@@ -253,6 +253,52 @@ macro_rules! shorthand_config {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Ordered option mappings: `fields: {AgentID: id, AgentPhones: phone}` where the order written
+// is the order of the output.
+
+/// An option written as a YAML mapping whose order matters, kept as `(key, value)` pairs in the
+/// order written. Duplicate keys are refused. Used by the list rules (`zip_lists` `names`,
+/// `unzip_records` and `index_records` `fields`), whose output keys follow the mapping's order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pairs<V>(pub Vec<(String, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Pairs<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct PV<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for PV<V> {
+            type Value = Pairs<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping (`{AgentID: id, AgentPhones: phone}`)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs<V>, A::Error> {
+                let mut out: Vec<(String, V)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, V>()? {
+                    if out.iter().any(|(seen, _)| *seen == k) {
+                        return Err(de::Error::custom(format!("`{k}` is written twice")));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_map(PV(std::marker::PhantomData))
+    }
+}
+
+impl<V: schemars::JsonSchema> schemars::JsonSchema for Pairs<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        format!("Pairs_of_{}", V::schema_name()).into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let values = g.subschema_for::<V>();
+        schemars::json_schema!({ "type": "object", "additionalProperties": values })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The registry.
 
 macro_rules! registry {
@@ -347,6 +393,14 @@ registry! {
     MaxLen => max_len,
     Require => require,
     ToText => to_text,
+    Split => split,
+    Join => join,
+    Get => get,
+    ZipLists => zip_lists,
+    UnzipRecords => unzip_records,
+    SortRecords => sort_records,
+    IndexRecords => index_records,
+    Lookup => lookup,
 }
 
 /// Every rule name, for suggestions.
