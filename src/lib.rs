@@ -9,3 +9,5 @@ pub mod engine;
 pub mod mapping;
 pub mod record;
 pub mod transform;
+pub mod docs;
+pub mod explain;
