@@ -322,6 +322,7 @@ macro_rules! registry {
 registry! {
     Trim => trim,
     MaxLen => max_len,
+    UsState => us_state,
 }
 
 /// Every rule name, for suggestions.
