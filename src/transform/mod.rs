@@ -323,6 +323,7 @@ registry! {
     Trim => trim,
     MaxLen => max_len,
     UsState => us_state,
+    Zip => zip,
 }
 
 /// Every rule name, for suggestions.
