@@ -324,6 +324,7 @@ registry! {
     MaxLen => max_len,
     UsState => us_state,
     Zip => zip,
+    Phone => phone,
 }
 
 /// Every rule name, for suggestions.
