@@ -325,6 +325,7 @@ registry! {
     UsState => us_state,
     Zip => zip,
     Phone => phone,
+    Email => email,
 }
 
 /// Every rule name, for suggestions.
