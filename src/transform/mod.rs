@@ -326,6 +326,7 @@ registry! {
     Zip => zip,
     Phone => phone,
     Email => email,
+    Date => date,
 }
 
 /// Every rule name, for suggestions.
