@@ -327,6 +327,7 @@ registry! {
     Phone => phone,
     Email => email,
     Date => date,
+    Duration => duration,
 }
 
 /// Every rule name, for suggestions.
