@@ -328,6 +328,7 @@ registry! {
     Email => email,
     Date => date,
     Duration => duration,
+    ToInt => to_int,
 }
 
 /// Every rule name, for suggestions.
