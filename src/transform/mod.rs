@@ -329,6 +329,7 @@ registry! {
     Date => date,
     Duration => duration,
     ToInt => to_int,
+    ToFloat => to_float,
 }
 
 /// Every rule name, for suggestions.
