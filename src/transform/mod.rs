@@ -401,6 +401,14 @@ registry! {
     SortRecords => sort_records,
     IndexRecords => index_records,
     Lookup => lookup,
+    UsState => us_state,
+    Zip => zip,
+    Phone => phone,
+    Email => email,
+    Date => date,
+    Duration => duration,
+    ToInt => to_int,
+    ToFloat => to_float,
 }
 
 /// Every rule name, for suggestions.

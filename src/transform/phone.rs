@@ -1,0 +1,636 @@
+//! `phone`: phone numbers validated and formatted with libphonenumber's metadata.
+
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+
+use phonenumber::country::Id as Country;
+use phonenumber::{Metadata, Mode, PhoneNumber};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
+
+/// The output form of `phone`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// `+19492651111`: plus, country code, national number, no spaces.
+    #[default]
+    E164,
+    /// `+1 949-265-1111`: the country's international presentation.
+    International,
+    /// `(949) 265-1111`: the country's national presentation.
+    National,
+    /// `9492651111`: the national significant number, digits only (10 digits for US and
+    /// Canada), as dialers such as ChaseData and CallerReady want.
+    NationalDigits,
+}
+
+/// What to do with text that is not a valid phone number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Invalid {
+    /// Reject the record (reason `invalid_phone`).
+    #[default]
+    Reject,
+    /// Pass the original text through unchanged.
+    Keep,
+}
+
+/// What to do with an extension (`(949) 265-1111 x12`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Extension {
+    /// Drop the extension from the output.
+    #[default]
+    Drop,
+    /// Reject the record (reason `phone_extension`).
+    Reject,
+}
+
+/// Options of `phone`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The ISO 3166 country (`US`, `CA`, `GB`, `AU`, `IN`...) of numbers written without a
+    /// leading `+` or international prefix. Default `US`.
+    #[serde(default = "us")]
+    pub region: String,
+    /// `e164` (default), `international`, `national` or `national_digits`.
+    #[serde(default)]
+    pub format: Format,
+    /// Only accept numbers of these countries (ISO codes); others fail with reason
+    /// `phone_country`. Default: any country.
+    #[serde(default)]
+    pub countries: Option<Vec<String>>,
+    /// `reject` (default) or `keep` (pass the original text through) for text that is not a valid
+    /// phone number.
+    #[serde(default)]
+    pub invalid: Invalid,
+    /// `drop` (default) or `reject` numbers that carry an extension.
+    #[serde(default)]
+    pub extension: Extension,
+}
+
+fn us() -> String {
+    "US".into()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            region: us(),
+            format: Format::E164,
+            countries: None,
+            invalid: Invalid::Reject,
+            extension: Extension::Drop,
+        }
+    }
+}
+
+/// A country code from the mapping, checked against libphonenumber's metadata.
+fn country(option: &str, code: &str) -> Result<(Country, &'static Metadata), String> {
+    let up = code.trim().to_ascii_uppercase();
+    let db: &'static phonenumber::metadata::Database = &phonenumber::metadata::DATABASE;
+    match up.parse::<Country>() {
+        Ok(id) if let Some(meta) = db.by_id(id.as_ref()) => Ok((id, meta)),
+        _ => Err(format!(
+            "`{option}`: unknown country `{code}`: use a 2-letter ISO 3166 code such as US, CA, GB, AU or IN"
+        )),
+    }
+}
+
+impl RuleConfig for Config {
+    const DOC: RuleDoc = RuleDoc {
+        name: "phone",
+        summary: "Validate phone numbers (libphonenumber) and format them as E.164, national digits...",
+        description: "Parses the text with libphonenumber's metadata and checks that the number is \
+valid for its country (length and number ranges, not just digits). Numbers written without a \
+leading `+` are read as numbers of `region` (default `US`); `+`, a leading `00` international \
+prefix, the region's own international prefix (`011` in the US) and a URL-encoded plus (`%2B`, \
+`%2b`, as LeadSquared sends) announce a country code. Spaces, dots, dashes, slashes and \
+parentheses are ignored, and a spreadsheet float suffix (`9492651111.0`) is removed.\n\n\
+Options:\n\
+- `format`: `e164` (default, `+19492651111`), `international` (`+1 949-265-1111`), `national` \
+(`(949) 265-1111`) or `national_digits` (`9492651111`: the national significant number, 10 \
+digits for US and Canada numbers, as ChaseData and CallerReady want).\n\
+- `region`: the country of numbers without a country code (ISO code, checked when the mapping \
+is loaded).\n\
+- `countries`: a list of ISO codes; a valid number of any other country fails with reason \
+`phone_country`. For `+1` numbers the country is found from the area code (`+1 416...` is CA; \
+libphonenumber also knows Canada's 7-digit `310-xxxx` numbers, which `countries: [US]` keeps \
+out).\n\
+- `invalid`: `reject` (default, reason `invalid_phone`) or `keep` to pass the original text \
+through unchanged when it is not a valid phone number (empty text included).\n\
+- `extension`: an extension (`x12`, `ext. 12`) is dropped from the output by default; \
+`extension: reject` fails the record with reason `phone_extension`.\n\n\
+`null` passes through; lists are converted element by element.",
+        examples: &[
+            Example {
+                step: "phone",
+                input: r#""(949) 265-1111""#,
+                output: Ok(r#""+19492651111""#),
+            },
+            Example {
+                step: "phone",
+                input: "9492651111",
+                output: Ok(r#""+19492651111""#),
+            },
+            Example {
+                step: "{phone: {format: national_digits}}",
+                input: r#""+1 949.265.1111""#,
+                output: Ok(r#""9492651111""#),
+            },
+            Example {
+                step: "{phone: {format: national}}",
+                input: r#""949-265-1111 x12""#,
+                output: Ok(r#""(949) 265-1111""#),
+            },
+            Example {
+                step: "phone",
+                input: r#""%2b919611795983""#,
+                output: Ok(r#""+919611795983""#),
+            },
+            Example {
+                step: "{phone: {region: AU, format: international}}",
+                input: r#""02 8888 9999""#,
+                output: Ok(r#""+61 2 8888 9999""#),
+            },
+            Example {
+                step: "{phone: {countries: [US, CA]}}",
+                input: r#""+61444444444""#,
+                output: Err("phone_country"),
+            },
+            Example {
+                step: "phone",
+                input: r#""12345""#,
+                output: Err("invalid_phone"),
+            },
+            Example {
+                step: "phone",
+                input: r#""212-555-01234""#,
+                output: Err("invalid_phone"),
+            },
+            Example {
+                step: "{phone: {invalid: keep}}",
+                input: r#""call me""#,
+                output: Ok(r#""call me""#),
+            },
+            Example {
+                step: "{phone: {extension: reject}}",
+                input: r#""(949) 265-1111 ext. 12""#,
+                output: Err("phone_extension"),
+            },
+        ],
+    };
+    fn bare() -> Option<Self> {
+        Some(Config::default())
+    }
+    fn compile(self, _: &CompileCtx<'_>) -> Result<Box<dyn Transform>, String> {
+        let (region, region_meta) = country("region", &self.region)?;
+        let countries = match self.countries {
+            None => None,
+            Some(list) if list.is_empty() => {
+                return Err("`countries` is empty: list the accepted countries (e.g. [US, CA]) or leave it out".into());
+            }
+            Some(list) => Some(
+                list.iter()
+                    .map(|c| country("countries", c).map(|(id, _)| id))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        let countries_text = countries
+            .as_ref()
+            .map(|l| l.iter().map(|c| c.as_ref()).collect::<Vec<_>>().join(", "));
+        Ok(Box::new(Phone {
+            region,
+            region_meta: RegionMeta(region_meta),
+            format: self.format,
+            countries,
+            countries_text: countries_text.unwrap_or_default(),
+            invalid: self.invalid,
+            extension: self.extension,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Phone {
+    region: Country,
+    region_meta: RegionMeta,
+    format: Format,
+    countries: Option<Vec<Country>>,
+    countries_text: String,
+    invalid: Invalid,
+    extension: Extension,
+}
+
+/// libphonenumber's metadata of the default region (for its international dialing prefix).
+struct RegionMeta(&'static Metadata);
+
+impl fmt::Debug for RegionMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Metadata({})", self.0.id())
+    }
+}
+
+impl Phone {
+    /// Undo what transports and spreadsheets do to phone numbers before libphonenumber sees
+    /// them: a URL-encoded plus, a `00` international prefix, a float suffix.
+    fn normalize<'a>(&self, t: &'a str) -> Cow<'a, str> {
+        let mut t = Cow::Borrowed(t);
+        if let Some(rest) = t.strip_prefix("%2B").or_else(|| t.strip_prefix("%2b")) {
+            t = Cow::Owned(format!("+{}", rest.trim_start()));
+        }
+        // `00` is the international prefix of most of the world. Where the region dials abroad
+        // with something else that starts with 00 (Australia's 0011), libphonenumber strips it.
+        if let Some(rest) = t.strip_prefix("00")
+            && !self.starts_with_region_idd(&t)
+        {
+            t = Cow::Owned(format!("+{rest}"));
+        }
+        let digits = t.strip_prefix('+').unwrap_or(&t);
+        if digits
+            .strip_suffix(".0")
+            .is_some_and(|int| !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()))
+            && let Some(head) = t.strip_suffix(".0")
+        {
+            t = Cow::Owned(head.to_owned());
+        }
+        t
+    }
+
+    /// Whether the digits of `t` start with the default region's international dialing prefix.
+    fn starts_with_region_idd(&self, t: &str) -> bool {
+        let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+        self.region_meta
+            .0
+            .international_prefix()
+            .and_then(|re| re.find(&digits))
+            .is_some_and(|m| m.start() == 0)
+    }
+
+    fn invalid(&self, s: String, why: &str) -> Result<Value, RuleError> {
+        match self.invalid {
+            Invalid::Keep => Ok(Value::String(s)),
+            Invalid::Reject => Err(RuleError::new(
+                "invalid_phone",
+                format!(
+                    "{} is not a valid phone number{why}",
+                    show(&Value::String(s))
+                ),
+            )),
+        }
+    }
+
+    fn convert(&self, s: String) -> Result<Value, RuleError> {
+        let t = s.trim();
+        if t.is_empty() {
+            return self.invalid(s, " (empty)");
+        }
+        let text = self.normalize(t);
+        let Ok(mut number) = phonenumber::parse(Some(self.region), &*text) else {
+            return self.invalid(s, "");
+        };
+        if !phonenumber::is_valid(&number) {
+            let why = if text.starts_with('+') {
+                String::new()
+            } else {
+                format!(
+                    " (numbers without +country code are read as {} numbers)",
+                    self.region.as_ref()
+                )
+            };
+            return self.invalid(s, &why);
+        }
+        if let Some(allowed) = &self.countries {
+            let id = number.country().id();
+            if !id.is_some_and(|id| allowed.contains(&id)) {
+                let from = id.map_or_else(
+                    || format!("+{}", number.code().value()),
+                    |id| id.as_ref().to_owned(),
+                );
+                return Err(RuleError::new(
+                    "phone_country",
+                    format!(
+                        "{} is a phone number of {from}; accepted countries: {}",
+                        show(&Value::String(s)),
+                        self.countries_text
+                    ),
+                ));
+            }
+        }
+        if let Some(ext) = number.extension() {
+            if self.extension == Extension::Reject {
+                return Err(RuleError::new(
+                    "phone_extension",
+                    format!(
+                        "{} has an extension ({ext}); extensions are not accepted",
+                        show(&Value::String(s))
+                    ),
+                ));
+            }
+            // The national and international presentations print the extension: format the
+            // number without it.
+            if matches!(self.format, Format::International | Format::National) {
+                let plain = format!("+{}{}", number.code().value(), number.national());
+                match phonenumber::parse(None, plain) {
+                    Ok(n) => number = n,
+                    Err(_) => return self.invalid(s, ""),
+                }
+            }
+        }
+        match self.render(&number) {
+            Some(out) => Ok(Value::String(out)),
+            None => self.invalid(s, ""),
+        }
+    }
+
+    /// The number in the wanted format; `None` if libphonenumber cannot format it.
+    fn render(&self, n: &PhoneNumber) -> Option<String> {
+        let mut out = String::with_capacity(20);
+        let mode = match self.format {
+            Format::NationalDigits => {
+                write!(out, "{}", n.national()).ok()?;
+                return Some(out);
+            }
+            Format::E164 => Mode::E164,
+            Format::International => Mode::International,
+            Format::National => Mode::National,
+        };
+        // Formatting reports an unknown country code as a `fmt::Error`: never `to_string()`.
+        write!(out, "{}", n.format().mode(mode)).ok()?;
+        Some(out)
+    }
+}
+
+impl Transform for Phone {
+    fn apply(&self, v: Value) -> Result<Value, RuleError> {
+        map_text(v, "phone", &|s: String| self.convert(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::testing::*;
+    use serde_json::json;
+
+    fn ok(step: &str, input: &str) -> String {
+        match run(step, &json!(input).to_string()) {
+            Ok(Value::String(s)) => s,
+            other => panic!("{step} on {input:?}: {other:?}"),
+        }
+    }
+
+    fn reason(step: &str, input: &str) -> String {
+        match run(step, &json!(input).to_string()) {
+            Err(e) => e.reason.into_owned(),
+            Ok(v) => panic!("{step} on {input:?} gave {v}"),
+        }
+    }
+
+    #[test]
+    fn us_numbers_in_every_dress() {
+        for input in [
+            "+1 949 265 1111",
+            "(949) 265-1111",
+            "949-265-1111",
+            "949.265.1111",
+            "9492651111",
+            "19492651111",
+            "1-949-265-1111",
+            "+1 (949) 265-1111",
+            "  949 265 1111\t",
+            "%2B19492651111",
+            "%2b1 949 265 1111",
+            "001 949 265 1111",
+            "011 1 949 265 1111",
+            "9492651111.0",
+            "tel:+1-949-265-1111",
+        ] {
+            assert_eq!(ok("phone", input), "+19492651111", "{input}");
+        }
+        assert_eq!(run("phone", "9492651111").unwrap(), json!("+19492651111"));
+        assert_eq!(run("phone", "9492651111.0").unwrap(), json!("+19492651111"));
+    }
+
+    #[test]
+    fn formats() {
+        let n = "(949) 265-1111";
+        assert_eq!(ok("{phone: {format: e164}}", n), "+19492651111");
+        assert_eq!(ok("{phone: {format: international}}", n), "+1 949-265-1111");
+        assert_eq!(ok("{phone: {format: national}}", n), "(949) 265-1111");
+        assert_eq!(ok("{phone: {format: national_digits}}", n), "9492651111");
+        // Canada: also 10 national digits.
+        assert_eq!(
+            ok("{phone: {format: national_digits}}", "+1 416 555 0123"),
+            "4165550123"
+        );
+        // Italy keeps the leading zero of fixed lines in the national significant number.
+        assert_eq!(
+            ok("{phone: {format: national_digits}}", "+39 06 6982 1234"),
+            "0669821234"
+        );
+        assert_eq!(ok("phone", "+39 06 6982 1234"), "+390669821234");
+    }
+
+    #[test]
+    fn other_countries() {
+        assert_eq!(ok("phone", "+919611795983"), "+919611795983");
+        assert_eq!(ok("phone", "%2b919611795983"), "+919611795983");
+        assert_eq!(ok("{phone: {region: IN}}", "09611795983"), "+919611795983");
+        assert_eq!(
+            ok(
+                "{phone: {region: IN, format: national_digits}}",
+                "9611795983"
+            ),
+            "9611795983"
+        );
+        assert_eq!(ok("phone", "+61444444444"), "+61444444444");
+        assert_eq!(ok("{phone: {region: AU}}", "0288889999"), "+61288889999");
+        assert_eq!(ok("{phone: {region: au}}", "0444 444 444"), "+61444444444");
+        assert_eq!(
+            ok("{phone: {region: AU, format: national}}", "+61288889999"),
+            "(02) 8888 9999"
+        );
+        assert_eq!(ok("phone", "0044 20 7946 0958"), "+442079460958");
+        assert_eq!(
+            ok("{phone: {region: GB}}", "020 7946 0958"),
+            "+442079460958"
+        );
+        // An AU national number read as US is not valid.
+        assert_eq!(reason("phone", "0288889999"), "invalid_phone");
+    }
+
+    #[test]
+    fn invalid_numbers() {
+        for input in [
+            "",
+            "   ",
+            "12345",
+            "+44 20 1234",
+            "21234567890",
+            "555-0100",
+            "949-265-11111",
+            "(000) 000-0000",
+            "+1 123 456 7890",
+            "call me",
+            "john@example.com",
+            "%2B",
+            "00",
+            "+",
+            "9492651111.5",
+        ] {
+            assert_eq!(reason("phone", input), "invalid_phone", "{input}");
+        }
+        let e = run("phone", r#""12345""#).unwrap_err();
+        assert!(
+            e.message.contains("\"12345\" is not a valid phone number"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("read as US numbers"), "{}", e.message);
+        let e = run("phone", r#""+44 20 1234""#).unwrap_err();
+        assert!(!e.message.contains("read as"), "{}", e.message);
+    }
+
+    #[test]
+    fn keep_invalid() {
+        let step = "{phone: {invalid: keep}}";
+        assert_eq!(run(step, r#"" 12345 ""#).unwrap(), json!(" 12345 "));
+        assert_eq!(run(step, r#""""#).unwrap(), json!(""));
+        assert_eq!(
+            run(step, r#""(949) 265-1111""#).unwrap(),
+            json!("+19492651111")
+        );
+    }
+
+    #[test]
+    fn extensions() {
+        for input in [
+            "(949) 265-1111 x12",
+            "949-265-1111 ext. 12",
+            "949-265-1111 ext 12",
+            "tel:+1-949-265-1111;ext=12",
+            "949 265 1111 #12",
+        ] {
+            assert_eq!(ok("phone", input), "+19492651111", "{input}");
+            assert_eq!(
+                ok("{phone: {format: international}}", input),
+                "+1 949-265-1111",
+                "{input}"
+            );
+            assert_eq!(
+                ok("{phone: {format: national}}", input),
+                "(949) 265-1111",
+                "{input}"
+            );
+            assert_eq!(
+                ok("{phone: {format: national_digits}}", input),
+                "9492651111",
+                "{input}"
+            );
+            assert_eq!(
+                reason("{phone: {extension: reject}}", input),
+                "phone_extension",
+                "{input}"
+            );
+        }
+        let e = run("{phone: {extension: reject}}", r#""(949) 265-1111 x12""#).unwrap_err();
+        assert!(e.message.contains("extension (12)"), "{}", e.message);
+        assert_eq!(
+            ok("{phone: {extension: reject}}", "(949) 265-1111"),
+            "+19492651111"
+        );
+    }
+
+    #[test]
+    fn countries_filter() {
+        let step = "{phone: {countries: [US, CA]}}";
+        assert_eq!(ok(step, "(949) 265-1111"), "+19492651111");
+        assert_eq!(ok(step, "+1 416 555 0123"), "+14165550123");
+        assert_eq!(
+            reason("{phone: {countries: [US]}}", "+1 416 555 0123"),
+            "phone_country"
+        );
+        let e = run(step, r#""+919611795983""#).unwrap_err();
+        assert_eq!(e.reason, "phone_country");
+        assert!(
+            e.message.contains("of IN") && e.message.contains("accepted countries: US, CA"),
+            "{}",
+            e.message
+        );
+        // An invalid number is still `invalid_phone`, and `keep` does not cover the country filter.
+        assert_eq!(reason(step, "12345"), "invalid_phone");
+        assert_eq!(
+            reason("{phone: {countries: [US], invalid: keep}}", "+919611795983"),
+            "phone_country"
+        );
+    }
+
+    #[test]
+    fn null_lists_objects() {
+        assert_eq!(run("phone", "null").unwrap(), Value::Null);
+        assert_eq!(
+            run("phone", r#"["9492651111", null]"#).unwrap(),
+            json!(["+19492651111", null])
+        );
+        assert_eq!(
+            run("phone", r#"{"n": 1}"#).unwrap_err().reason,
+            "wrong_type"
+        );
+        assert_eq!(run("phone", "true").unwrap_err().reason, "invalid_phone");
+    }
+
+    #[test]
+    fn bad_options() {
+        let e = compile_err("{phone: {region: USA}}");
+        assert!(e.contains("unknown country `USA`"), "{e}");
+        let e = compile_err("{phone: {countries: [US, XX]}}");
+        assert!(e.contains("`countries`: unknown country `XX`"), "{e}");
+        assert!(compile_err("{phone: {countries: []}}").contains("empty"));
+        assert!(compile_err("{phone: {format: e123}}").contains("e123"));
+        assert!(compile_err("{phone: {extension: keep}}").contains("keep"));
+    }
+
+    #[test]
+    fn odd_text_never_panics() {
+        let step = "{phone: {format: international}}";
+        for input in [
+            "+",
+            "++1",
+            "+0",
+            "+000000000000000",
+            "+9999999999999999999999",
+            "%2B%2B1",
+            "x12",
+            "ext",
+            "1;ext=",
+            "tel:",
+            "tel:;phone-context=",
+            ";phone-context=+1",
+            "+dwPAA;phone-context=AA",
+            ".;phone-context=",
+            " 2 22#:",
+            "(((((",
+            "9".repeat(200).as_str(),
+            "+1 949 265 1111 x",
+            "+1 949 265 1111 x99999999999999999999",
+            "０９４９２６５１１１１",
+            "+٩٤٩٢٦٥١١١١",
+            "\u{0}949\u{0}2651111",
+            "00000000000",
+            "+80012345678",
+            "+882 1234 5678",
+        ] {
+            let _ = run(step, &json!(input).to_string());
+            let _ = run("{phone: {format: national}}", &json!(input).to_string());
+            let _ = run(
+                "{phone: {format: national_digits}}",
+                &json!(input).to_string(),
+            );
+        }
+    }
+}
