@@ -23,14 +23,24 @@ the test suite.\n\n",
         let _ = writeln!(s, "- [`{}`](#{}): {}", d.name, d.name, d.summary);
     }
     for d in RULES {
-        let _ = write!(s, "\n## {}\n\n{}\n\n{}\n\n", d.name, d.summary, d.description);
+        let _ = write!(
+            s,
+            "\n## {}\n\n{}\n\n{}\n\n",
+            d.name, d.summary, d.description
+        );
         s.push_str("| step | input | result |\n|---|---|---|\n");
         for ex in d.examples {
             let result = match ex.output {
                 Ok(v) => format!("`{}`", v.replace('|', "\\|")),
                 Err(reason) => format!("rejected: `{reason}`"),
             };
-            let _ = writeln!(s, "| `{}` | `{}` | {} |", ex.step.replace('|', "\\|"), ex.input.replace('|', "\\|"), result);
+            let _ = writeln!(
+                s,
+                "| `{}` | `{}` | {} |",
+                ex.step.replace('|', "\\|"),
+                ex.input.replace('|', "\\|"),
+                result
+            );
         }
     }
     s
@@ -43,6 +53,9 @@ mod tests {
         let want = super::rules_markdown();
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md");
         let have = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(have == want, "docs/rules.md is stale: run `cargo run -- rules --markdown > docs/rules.md`");
+        assert!(
+            have == want,
+            "docs/rules.md is stale: run `cargo run -- rules --markdown > docs/rules.md`"
+        );
     }
 }

@@ -9,7 +9,13 @@ use crate::engine::{FieldTrace, Plan};
 use crate::transform::show;
 
 /// The explanation of one record, as text for a terminal.
-pub fn render(plan: &Plan, pos: Position, raw: codec::Raw, format: crate::mapping::Format, headers: Option<&std::sync::Arc<crate::record::Headers>>) -> (String, bool) {
+pub fn render(
+    plan: &Plan,
+    pos: Position,
+    raw: codec::Raw,
+    format: crate::mapping::Format,
+    headers: Option<&std::sync::Arc<crate::record::Headers>>,
+) -> (String, bool) {
     let mut s = String::new();
     let _ = writeln!(s, "mapping {}: record at {pos}\n", plan.name);
     let rec = match codec::decode(raw, format, headers) {
@@ -20,18 +26,27 @@ pub fn render(plan: &Plan, pos: Position, raw: codec::Raw, format: crate::mappin
         }
     };
     let (out, trace) = plan.explain(&rec);
-    let width = trace.iter().map(|t| t.field.chars().count()).max().unwrap_or(0);
+    let width = trace
+        .iter()
+        .map(|t| t.field.chars().count())
+        .max()
+        .unwrap_or(0);
     for t in &trace {
         field(&mut s, t, width);
     }
     match out {
         Ok(o) => {
-            let pretty = serde_json::to_string_pretty(&Value::Object(o.to_object())).unwrap_or_default();
+            let pretty =
+                serde_json::to_string_pretty(&Value::Object(o.to_object())).unwrap_or_default();
             let _ = writeln!(s, "\nACCEPTED; output:\n{pretty}");
             (s, true)
         }
         Err(f) => {
-            let _ = writeln!(s, "\nREJECTED: field {}, rule {}, reason {}: {}", f.field, f.rule, f.reason, f.message);
+            let _ = writeln!(
+                s,
+                "\nREJECTED: field {}, rule {}, reason {}: {}",
+                f.field, f.rule, f.reason, f.message
+            );
             (s, false)
         }
     }
@@ -45,7 +60,11 @@ fn field(s: &mut String, t: &FieldTrace, width: usize) {
                 let _ = writeln!(s, "{:width$}    {rule:<14} -> {}", "", show(v));
             }
             Err(e) => {
-                let _ = writeln!(s, "{:width$}    {rule:<14} FAILED: {} ({})", "", e.message, e.reason);
+                let _ = writeln!(
+                    s,
+                    "{:width$}    {rule:<14} FAILED: {} ({})",
+                    "", e.message, e.reason
+                );
             }
         }
     }

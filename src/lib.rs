@@ -5,9 +5,9 @@
 
 pub mod batch;
 pub mod codec;
+pub mod docs;
 pub mod engine;
+pub mod explain;
 pub mod mapping;
 pub mod record;
 pub mod transform;
-pub mod docs;
-pub mod explain;

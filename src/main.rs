@@ -1,7 +1,7 @@
 //! The `fieldmap` command line. Parsing arguments and mapping errors to exit codes only; the work
 //! is in the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +16,11 @@ const EXIT_FATAL: u8 = 1;
 const EXIT_REJECTS: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "fieldmap", version, about = "Map lead and call data between vendors with YAML mapping files")]
+#[command(
+    name = "fieldmap",
+    version,
+    about = "Map lead and call data between vendors with YAML mapping files"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -77,10 +81,11 @@ enum Command {
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
-    Format::parse(s).ok_or_else(|| format!("unknown format `{s}`: use json, jsonl, csv, query or form"))
+    Format::parse(s)
+        .ok_or_else(|| format!("unknown format `{s}`: use json, jsonl, csv, query or form"))
 }
 
-fn compile(path: &PathBuf) -> Result<Plan, ExitCode> {
+fn compile(path: &Path) -> Result<Plan, ExitCode> {
     let loaded = mapping::load(path).map_err(|e| {
         eprintln!("{e}");
         ExitCode::from(EXIT_FATAL)
@@ -89,7 +94,11 @@ fn compile(path: &PathBuf) -> Result<Plan, ExitCode> {
         for e in &errs {
             eprintln!("{e}\n");
         }
-        eprintln!("{}: {} error(s); nothing was run", path.display(), errs.len());
+        eprintln!(
+            "{}: {} error(s); nothing was run",
+            path.display(),
+            errs.len()
+        );
         ExitCode::from(EXIT_FATAL)
     })
 }
@@ -97,7 +106,16 @@ fn compile(path: &PathBuf) -> Result<Plan, ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { mapping, input, output, rejects, input_format, output_format, workers, quiet } => {
+        Command::Run {
+            mapping,
+            input,
+            output,
+            rejects,
+            input_format,
+            output_format,
+            workers,
+            quiet,
+        } => {
             let plan = match compile(&mapping) {
                 Ok(p) => p,
                 Err(code) => return code,
@@ -116,7 +134,11 @@ fn main() -> ExitCode {
                     if !quiet {
                         eprintln!("fieldmap: {summary}");
                     }
-                    if summary.rejected > 0 { ExitCode::from(EXIT_REJECTS) } else { ExitCode::SUCCESS }
+                    if summary.rejected > 0 {
+                        ExitCode::from(EXIT_REJECTS)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
                 }
                 Err(e) => {
                     eprintln!("fieldmap: {e}");
@@ -124,19 +146,32 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Explain { mapping, payload, record, format } => {
+        Command::Explain {
+            mapping,
+            payload,
+            record,
+            format,
+        } => {
             let plan = match compile(&mapping) {
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            explain(&plan, &payload, record, format.unwrap_or(plan.source.format))
+            explain(
+                &plan,
+                &payload,
+                record,
+                format.unwrap_or(plan.source.format),
+            )
         }
         Command::Rules { markdown } => {
             use std::io::Write;
             let text = if markdown {
                 fieldmap::docs::rules_markdown()
             } else {
-                fieldmap::transform::RULES.iter().map(|d| format!("{:<20} {}\n", d.name, d.summary)).collect()
+                fieldmap::transform::RULES
+                    .iter()
+                    .map(|d| format!("{:<20} {}\n", d.name, d.summary))
+                    .collect()
             };
             // A closed pipe (`| head`) is not an error worth reporting.
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -183,10 +218,15 @@ fn explain(plan: &Plan, payload: &str, n: u64, format: Format) -> ExitCode {
         return ExitCode::from(EXIT_FATAL);
     };
     let headers = reader.headers().cloned();
-    let (text, accepted) = fieldmap::explain::render(plan, item.pos, item.raw, format, headers.as_ref());
+    let (text, accepted) =
+        fieldmap::explain::render(plan, item.pos, item.raw, format, headers.as_ref());
     {
         use std::io::Write;
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
-    if accepted { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTS) }
+    if accepted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_REJECTS)
+    }
 }
