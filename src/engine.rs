@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use handlebars::Handlebars;
 use regex::Regex;
@@ -84,12 +85,18 @@ enum Test {
     Present(bool),
 }
 
+/// (column position, output name) of each extra of a CSV input.
+type ExtraColumns = Vec<(usize, String)>;
+
 #[derive(Debug)]
 struct ExtrasPlan {
     only: Option<Vec<String>>,
     exclude: HashSet<String>,
     rename: Vec<StepPlan>,
     steps: Vec<StepPlan>,
+    /// For CSV rows: the (column, output name) pairs, computed once per header (keyed by its
+    /// address), so names are not renamed again for every row.
+    columns: std::sync::OnceLock<(usize, Option<ExtraColumns>)>,
 }
 
 /// The output of one record: fields in output order. Values may be null; the encoder applies the
@@ -441,6 +448,7 @@ impl Plan {
                 exclude: x.exclude.iter().cloned().collect(),
                 rename: compile_steps(&x.rename, &cx, &mut errs),
                 steps: compile_steps(&x.steps, &cx, &mut errs),
+                columns: std::sync::OnceLock::new(),
             }),
             _ => None,
         };
@@ -719,10 +727,26 @@ impl Plan {
 
     fn extras<'p>(
         &'p self,
-        x: &ExtrasPlan,
+        x: &'p ExtrasPlan,
         rec: &Record,
         out: &mut Vec<(Cow<'p, str>, Value)>,
     ) -> Result<(), Failure> {
+        if let Record::Row { headers, row } = rec {
+            let key = Arc::as_ptr(headers) as usize;
+            let (k, cols) = x
+                .columns
+                .get_or_init(|| (key, self.extra_columns(x, headers)));
+            if *k == key
+                && let Some(cols) = cols
+            {
+                for (i, name) in cols {
+                    let Some(text) = row.get(*i) else { continue };
+                    let v = self.extra_value(x, name, Value::String(text.to_owned()))?;
+                    out.push((Cow::Borrowed(name.as_str()), v));
+                }
+                return Ok(());
+            }
+        }
         let keys: Vec<&str> = match &x.only {
             Some(only) => only.iter().map(String::as_str).collect(),
             None => rec
@@ -758,18 +782,54 @@ impl Plan {
                     });
                 }
             };
-            let mut v = value.into_owned();
-            for s in &x.steps {
-                v = s.run.apply(v).map_err(|e| Failure {
-                    field: name.clone(),
-                    rule: s.rule.into(),
-                    reason: e.reason,
-                    message: e.message,
-                })?;
-            }
+            let v = self.extra_value(x, &name, value.into_owned())?;
             out.push((Cow::Owned(name), v));
         }
         Ok(())
+    }
+
+    fn extra_value(&self, x: &ExtrasPlan, name: &str, mut v: Value) -> Result<Value, Failure> {
+        for s in &x.steps {
+            v = s.run.apply(v).map_err(|e| Failure {
+                field: name.to_owned(),
+                rule: s.rule.into(),
+                reason: e.reason,
+                message: e.message,
+            })?;
+        }
+        Ok(v)
+    }
+
+    /// The extras of rows with this header: (column, output name). `None` when a name cannot be
+    /// renamed, so each row reports the failure itself.
+    fn extra_columns(&self, x: &ExtrasPlan, headers: &Headers) -> Option<ExtraColumns> {
+        let keys: Vec<&str> = match &x.only {
+            Some(only) => only.iter().map(String::as_str).collect(),
+            None => headers
+                .names()
+                .iter()
+                .map(String::as_str)
+                .filter(|k| !self.consumed.contains(*k))
+                .collect(),
+        };
+        let mut cols = Vec::new();
+        for key in keys {
+            if x.exclude.contains(key) {
+                continue;
+            }
+            let Some(i) = headers.position(key) else {
+                continue;
+            };
+            let mut name = Value::String(key.to_owned());
+            for s in &x.rename {
+                name = s.run.apply(name).ok()?;
+            }
+            match name {
+                Value::String(n) => cols.push((i, n)),
+                _ => return None,
+            }
+        }
+        Some(cols)
     }
 }
 

@@ -65,10 +65,19 @@ enum Seg {
 }
 
 /// A compiled input path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Path {
     raw: String,
     segs: Vec<Seg>,
+    /// The column this path names in the CSV header it was last used with, keyed by the header's
+    /// address: a run has one header, so after the first row no lookup by name is needed.
+    column: std::sync::OnceLock<(usize, Option<usize>)>,
+}
+
+impl PartialEq for Path {
+    fn eq(&self, other: &Path) -> bool {
+        self.raw == other.raw
+    }
 }
 
 impl Path {
@@ -107,11 +116,25 @@ impl Path {
         Ok(Path {
             raw: raw.to_owned(),
             segs,
+            column: std::sync::OnceLock::new(),
         })
     }
 
     pub fn as_str(&self) -> &str {
         &self.raw
+    }
+
+    /// The position of this path's column in `headers`.
+    pub fn column(&self, headers: &Arc<Headers>) -> Option<usize> {
+        let key = Arc::as_ptr(headers) as usize;
+        let (k, col) = *self
+            .column
+            .get_or_init(|| (key, headers.position(&self.raw)));
+        if k == key {
+            col
+        } else {
+            headers.position(&self.raw)
+        }
     }
 
     /// The first segment: the input field the path starts from.
@@ -143,7 +166,7 @@ impl Record {
     pub fn get(&self, path: &Path) -> Option<Cow<'_, Value>> {
         match self {
             Record::Row { headers, row } => {
-                let i = headers.position(&path.raw)?;
+                let i = path.column(headers)?;
                 row.get(i).map(|s| Cow::Owned(Value::String(s.to_owned())))
             }
             Record::Object(m) => {

@@ -342,11 +342,33 @@ fn csv_writer(delimiter: u8) -> csv::Writer<Vec<u8>> {
 
 /// Write a JSON value (or a key, when `key` is given) with raw UTF-8.
 fn write_json(buf: &mut Vec<u8>, v: &Value, key: Option<&str>) {
-    // Writing to a Vec cannot fail.
-    let _ = match key {
-        Some(k) => serde_json::to_writer(&mut *buf, k),
-        None => serde_json::to_writer(&mut *buf, v),
+    let s = match (key, v) {
+        (Some(k), _) => k,
+        (None, Value::String(s)) => s.as_str(),
+        // Writing to a Vec cannot fail.
+        (None, other) => {
+            let _ = serde_json::to_writer(&mut *buf, other);
+            return;
+        }
     };
+    if needs_escape(s.as_bytes()) {
+        let _ = serde_json::to_writer(&mut *buf, s);
+    } else {
+        buf.reserve(s.len() + 2);
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+    }
+}
+
+/// Whether a string needs JSON escaping: it holds `"`, `\` or a control character below
+/// U+0020. Most values need none, and then they are copied as they are instead of being escaped
+/// byte by byte.
+fn needs_escape(b: &[u8]) -> bool {
+    // No early exit: written this way the compiler checks 16 or 32 bytes per instruction.
+    b.iter().fold(false, |acc, &c| {
+        acc | (c < 0x20) | (c == b'"') | (c == b'\\')
+    })
 }
 
 /// Writes rejected records: the facts the mapping asks for, then the original record.
@@ -451,6 +473,29 @@ mod tests {
             nulls,
             delimiter: b',',
             columns: columns.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn escape_fast_path_agrees_with_serde_json() {
+        let samples = [
+            "",
+            "plain ascii text longer than eight",
+            "é👍 unicode only",
+            "quote \" inside",
+            "back\\slash",
+            "tab\tin",
+            "new\nline",
+            "\u{1f}unit",
+            "\u{7f}del is fine",
+            "1234567\"",
+            "12345678\\",
+            "abcdefgh\u{0}",
+        ];
+        for s in samples {
+            let mut fast = Vec::new();
+            write_json(&mut fast, &Value::String(s.into()), None);
+            assert_eq!(fast, serde_json::to_vec(s).unwrap(), "{s:?}");
         }
     }
 

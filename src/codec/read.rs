@@ -75,6 +75,8 @@ struct CsvItems {
     short: Arc<AtomicBool>,
     row: u64,
     done: bool,
+    /// Bytes and fields of the last row read.
+    last_size: (usize, usize),
 }
 
 impl CsvItems {
@@ -105,7 +107,9 @@ impl CsvItems {
             }
             names.push(name.to_owned());
         }
+        let last_size = (1024, names.len().max(1));
         Ok(CsvItems {
+            last_size,
             rdr,
             headers: Arc::new(Headers::new(names)),
             short,
@@ -122,10 +126,12 @@ impl ItemReader for CsvItems {
         }
         let start = batch.len();
         while batch.len() - start < max {
-            let mut rec = csv::ByteRecord::new();
+            // Sized like the previous row, so the parser does not grow it field by field.
+            let mut rec = csv::ByteRecord::with_capacity(self.last_size.0, self.last_size.1);
             match self.rdr.read_byte_record(&mut rec) {
                 Ok(true) => {
                     self.row += 1;
+                    self.last_size = (rec.as_slice().len().max(64) * 2, rec.len().max(1));
                     let line = rec.position().map_or(0, |p| p.line());
                     batch.push(Item {
                         pos: Position {

@@ -124,7 +124,7 @@ pub fn as_text(v: &Value) -> Option<Cow<'_, str>> {
 pub fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
-        Value::String(s) => s.trim().is_empty(),
+        Value::String(s) => s.chars().all(char::is_whitespace),
         Value::Array(a) => a.is_empty(),
         _ => false,
     }
