@@ -330,6 +330,7 @@ registry! {
     Duration => duration,
     ToInt => to_int,
     ToFloat => to_float,
+    ToBool => to_bool,
 }
 
 /// Every rule name, for suggestions.
