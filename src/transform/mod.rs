@@ -331,6 +331,7 @@ registry! {
     ToInt => to_int,
     ToFloat => to_float,
     ToBool => to_bool,
+    SplitName => split_name,
 }
 
 /// Every rule name, for suggestions.
