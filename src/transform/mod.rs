@@ -409,6 +409,8 @@ registry! {
     Duration => duration,
     ToInt => to_int,
     ToFloat => to_float,
+    ToBool => to_bool,
+    SplitName => split_name,
 }
 
 /// Every rule name, for suggestions.

@@ -226,6 +226,9 @@ struct Phone {
     extension: Extension,
 }
 
+/// The longest text handed to libphonenumber (its `MAX_INPUT_STRING_LENGTH`).
+const MAX_INPUT: usize = 250;
+
 /// libphonenumber's metadata of the default region (for its international dialing prefix).
 struct RegionMeta(&'static Metadata);
 
@@ -288,6 +291,11 @@ impl Phone {
         let t = s.trim();
         if t.is_empty() {
             return self.invalid(s, " (empty)");
+        }
+        // libphonenumber's own input limit; longer text is not a phone number (and would only
+        // cost time).
+        if t.len() > MAX_INPUT {
+            return self.invalid(s, " (too long)");
         }
         let text = self.normalize(t);
         let Ok(mut number) = phonenumber::parse(Some(self.region), &*text) else {
@@ -494,6 +502,14 @@ mod tests {
         assert!(e.message.contains("read as US numbers"), "{}", e.message);
         let e = run("phone", r#""+44 20 1234""#).unwrap_err();
         assert!(!e.message.contains("read as"), "{}", e.message);
+    }
+
+    #[test]
+    fn long_text_is_refused_quickly() {
+        let long = format!("(949) 265-1111 {}", "x".repeat(300));
+        assert_eq!(reason("phone", &long), "invalid_phone");
+        let e = run("phone", &json!(long).to_string()).unwrap_err();
+        assert!(e.message.contains("(too long)"), "{}", e.message);
     }
 
     #[test]
