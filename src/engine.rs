@@ -301,7 +301,7 @@ impl Plan {
         templates.register_escape_fn(handlebars::no_escape);
         let mut env = Map::new();
         let mut consumed = HashSet::new();
-        let mut names: Vec<(String, serde_saphyr::Location)> = Vec::new();
+        let mut names: Vec<(String, serde_saphyr::Location, bool)> = Vec::new();
         let mut fields = Vec::with_capacity(m.fields.len());
 
         if let Some(d) = m.source.delimiter
@@ -324,17 +324,23 @@ impl Plan {
                     if to.value.is_empty() {
                         errs.at(&to.referenced, "`to` is empty");
                     }
-                    if let Some((_, first)) = names.iter().find(|(n, _)| *n == to.value) {
+                    // A name may repeat as alternatives: every earlier field of that name has a
+                    // `when`, and the first one whose condition holds gives the value.
+                    if let Some((_, first, conditional)) =
+                        names.iter().rev().find(|(n, _, _)| *n == to.value)
+                        && !conditional
+                    {
                         errs.at(
                             &to.referenced,
                             format!(
-                                "output field `{}` is defined twice (first at line {})",
+                                "output field `{}` is defined twice (first at line {}); to give alternatives, \
+put a `when` on each earlier one",
                                 to.value,
                                 first.line()
                             ),
                         );
                     }
-                    names.push((to.value.clone(), to.referenced));
+                    names.push((to.value.clone(), to.referenced, field.when.is_some()));
                     Some(to.value.clone())
                 }
                 (None, true) => None,
@@ -475,6 +481,7 @@ impl Plan {
         let mut cols = Vec::with_capacity(self.fields.len());
         for f in &self.fields {
             match &f.name {
+                Some(n) if cols.contains(n) => {}
                 Some(n) => cols.push(n.clone()),
                 None => {
                     return Err("a field spreads an object into the output (`spread: true`)".into());
@@ -554,10 +561,21 @@ impl Plan {
                 steps: Vec::new(),
                 outcome: String::new(),
             });
-            let result = self.field(f, rec, &mut template_ctx, t.as_mut());
+            let taken = f
+                .name
+                .as_deref()
+                .is_some_and(|n| out.iter().any(|(k, _)| k == n));
+            let result = if taken {
+                Ok(FieldResult::Taken)
+            } else {
+                self.field(f, rec, &mut template_ctx, t.as_mut())
+            };
             if let (Some(tr), Some(mut ft)) = (trace.as_deref_mut(), t) {
                 ft.outcome = match &result {
                     Ok(FieldResult::Skipped) => "skipped: the `when` condition is false".into(),
+                    Ok(FieldResult::Taken) => {
+                        "skipped: an earlier alternative gave this field".into()
+                    }
                     Ok(FieldResult::Value(Value::Null)) => "missing: left out of the output".into(),
                     Ok(FieldResult::Value(v)) => format!("= {}", show(v)),
                     Err(e) => format!("REJECTED: {} ({})", e.message, e.reason),
@@ -565,7 +583,7 @@ impl Plan {
                 tr.push(ft);
             }
             match result? {
-                FieldResult::Skipped => {}
+                FieldResult::Skipped | FieldResult::Taken => {}
                 FieldResult::Value(v) => match &f.name {
                     Some(n) => out.push((Cow::Borrowed(n.as_str()), v)),
                     None => match v {
@@ -835,6 +853,8 @@ impl Plan {
 
 enum FieldResult {
     Skipped,
+    /// An earlier field of the same name (an alternative) already gave the value.
+    Taken,
     Value(Value),
 }
 
@@ -967,6 +987,26 @@ mod tests {
     }
 
     #[test]
+    fn alternatives_of_one_name() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - {{to: F, from: first, when: {{from: first, present: true}}}}\n  - {{to: F, from: full, steps: [{{split_name: {{part: first}}}}]}}\n  - {{to: L, value: x}}\n"
+        ));
+        assert_eq!(
+            out(&p, json!({"first": "Ann", "full": "Bo Li"})).unwrap(),
+            json!({"F": "Ann", "L": "x"})
+        );
+        assert_eq!(
+            out(&p, json!({"first": " ", "full": "Bo Li"})).unwrap(),
+            json!({"F": "Bo", "L": "x"})
+        );
+        assert_eq!(p.columns(None).unwrap(), vec!["F", "L"]);
+        let e = errors(&format!(
+            "{HEAD}fields:\n  - {{to: F, value: 1}}\n  - {{to: F, value: 2, when: {{from: a, present: true}}}}\n"
+        ));
+        assert!(e[0].contains("defined twice"), "{}", e[0]);
+    }
+
+    #[test]
     fn conditions_nest() {
         let p = plan(&format!(
             "{HEAD}fields:\n  - to: A\n    value: 1\n    when:\n      any:\n        - {{from: a, matches: '^x'}}\n        - not: {{from: b, present: true}}\n"
@@ -1066,7 +1106,7 @@ mod tests {
             e[0]
         );
         assert!(
-            e[1].contains("t.yaml:7:9: output field `A` is defined twice (first at line 4)"),
+            e[1].contains("t.yaml:7:9: output field `A` is defined twice (first at line 4); to give alternatives"),
             "{}",
             e[1]
         );

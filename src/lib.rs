@@ -10,4 +10,5 @@ pub mod engine;
 pub mod explain;
 pub mod mapping;
 pub mod record;
+pub mod review;
 pub mod transform;

@@ -28,7 +28,11 @@ pub struct Position {
 
 impl std::fmt::Display for Position {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "row {} (line {})", self.row, self.line)
+        if self.line == 0 {
+            write!(f, "row {}", self.row)
+        } else {
+            write!(f, "row {} (line {})", self.row, self.line)
+        }
     }
 }
 
