@@ -46,8 +46,80 @@ the test suite.\n\n",
     s
 }
 
+/// The JSON Schema of mapping files, generated from the Rust types. `schemas/mapping.schema.json`
+/// must equal this (a test checks it); regenerate with
+/// `cargo run -- schema > schemas/mapping.schema.json`.
+pub fn mapping_schema() -> String {
+    let schema = schemars::schema_for!(crate::mapping::Mapping);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn schemas_mapping_schema_json_is_current() {
+        let want = super::mapping_schema();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/mapping.schema.json");
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "schemas/mapping.schema.json is stale: run `cargo run -- schema > schemas/mapping.schema.json`"
+        );
+    }
+
+    #[test]
+    fn every_mapping_in_the_repo_validates_against_the_schema() {
+        let schema: serde_json::Value =
+            serde_json::from_str(&super::mapping_schema()).expect("schema is JSON");
+        let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+        let mut n = 0;
+        for dir in ["examples", "bench"] {
+            for e in std::fs::read_dir(root.join(dir)).expect("mappings dir") {
+                let p = e.expect("entry").path();
+                let text = std::fs::read_to_string(&p).expect("read mapping");
+                let doc: serde_json::Value =
+                    serde_saphyr::from_str_with_options(&text, crate::mapping::yaml_options())
+                        .expect("yaml");
+                let errors: Vec<String> = validator
+                    .iter_errors(&doc)
+                    .map(|e| format!("{} at {}", e, e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{}: {errors:#?}", p.display());
+                n += 1;
+            }
+        }
+        assert!(n >= 4);
+    }
+
+    #[test]
+    fn the_schema_accepts_every_documented_rule_example() {
+        let schema: serde_json::Value =
+            serde_json::from_str(&super::mapping_schema()).expect("schema is JSON");
+        let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+        for doc in crate::transform::RULES {
+            for ex in doc.examples {
+                let yaml = format!(
+                    "name: t\nsource: {{format: json}}\nfields:\n  - to: a\n    from: b\n    steps:\n      - {}\n",
+                    ex.step
+                );
+                let v: serde_json::Value =
+                    serde_saphyr::from_str_with_options(&yaml, crate::mapping::yaml_options())
+                        .expect("yaml");
+                let errors: Vec<String> =
+                    validator.iter_errors(&v).map(|e| e.to_string()).collect();
+                assert!(
+                    errors.is_empty(),
+                    "rule {} example {}: {errors:#?}",
+                    doc.name,
+                    ex.step
+                );
+            }
+        }
+    }
+
     #[test]
     fn docs_rules_md_is_current() {
         let want = super::rules_markdown();

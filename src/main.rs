@@ -72,6 +72,8 @@ enum Command {
         #[arg(long, value_parser = parse_format)]
         format: Option<Format>,
     },
+    /// Print the JSON Schema of mapping files (schemas/mapping.schema.json).
+    Schema,
     /// List the transformation rules, or print their reference (`--markdown`).
     Rules {
         /// Print docs/rules.md.
@@ -162,6 +164,13 @@ fn main() -> ExitCode {
                 record,
                 format.unwrap_or(plan.source.format),
             )
+        }
+        Command::Schema => {
+            use std::io::Write;
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(fieldmap::docs::mapping_schema().as_bytes());
+            ExitCode::SUCCESS
         }
         Command::Rules { markdown } => {
             use std::io::Write;

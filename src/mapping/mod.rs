@@ -221,13 +221,27 @@ impl<'de> Deserialize<'de> for PathList {
 }
 
 /// Several input paths gathered into one value.
-#[derive(Debug, Clone, JsonSchema)]
-#[schemars(untagged)]
+#[derive(Debug, Clone)]
 pub enum Collect {
     /// A list of paths gives a list of values.
     List(Vec<String>),
     /// `name: path` pairs give an object, in this order.
     Named(Vec<(String, String)>),
+}
+
+impl JsonSchema for Collect {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Collect".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A list of input paths (gives a list), or a mapping of names to input paths (gives an object).",
+            "anyOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "object", "additionalProperties": {"type": "string"}}
+            ]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for Collect {

@@ -240,8 +240,13 @@ macro_rules! shorthand_config {
             }
         }
         impl schemars::JsonSchema for $cfg {
+            // Named after the rule's module: every rule's options type is called `Options`.
             fn schema_name() -> std::borrow::Cow<'static, str> {
-                <$opts as schemars::JsonSchema>::schema_name()
+                let module = module_path!();
+                format!("{}_options", module.rsplit("::").next().unwrap_or(module)).into()
+            }
+            fn schema_id() -> std::borrow::Cow<'static, str> {
+                concat!(module_path!(), "::", stringify!($cfg)).into()
             }
             fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
                 let short = g.subschema_for::<$short>();
