@@ -534,6 +534,22 @@ put a `when` on each earlier one",
         missing
     }
 
+    /// Replace the values of the environment variables the mapping uses (tokens, API keys) in
+    /// `text` by `[env.NAME]`, for anything shown to people (explain, messages).
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        if let Value::Object(env) = &self.env {
+            for (name, v) in env {
+                if let Value::String(secret) = v
+                    && secret.len() >= 4
+                {
+                    out = out.replace(secret.as_str(), &format!("[env.{name}]"));
+                }
+            }
+        }
+        out
+    }
+
     /// Transform one record.
     pub fn apply<'p>(&'p self, rec: &Record) -> Result<Output<'p>, Failure> {
         self.run(rec, None)

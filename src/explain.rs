@@ -8,8 +8,20 @@ use crate::codec::{self, Position};
 use crate::engine::{FieldTrace, Plan};
 use crate::transform::show;
 
-/// The explanation of one record, as text for a terminal.
+/// The explanation of one record, as text for a terminal. Values of environment variables the
+/// mapping uses (secrets) are shown as `[env.NAME]`.
 pub fn render(
+    plan: &Plan,
+    pos: Position,
+    raw: codec::Raw,
+    format: crate::mapping::Format,
+    headers: Option<&std::sync::Arc<crate::record::Headers>>,
+) -> (String, bool) {
+    let (text, accepted) = render_unredacted(plan, pos, raw, format, headers);
+    (plan.redact(&text), accepted)
+}
+
+fn render_unredacted(
     plan: &Plan,
     pos: Position,
     raw: codec::Raw,

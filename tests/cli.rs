@@ -496,3 +496,40 @@ fn bench_mapping_matches_python_reference() {
         "{report}"
     );
 }
+
+#[test]
+fn explain_never_shows_secrets_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = write(
+        dir.path(),
+        "m.yaml",
+        b"name: s\nsource: {format: json}\nfields:\n  - to: Authorization\n    template: 'Token {{env.FIELDMAP_TEST_API_KEY}}'\n  - to: id\n    from: id\n",
+    );
+    let p = write(dir.path(), "p.json", b"{\"id\": \"1\"}");
+    let o = bin()
+        .args(["explain", m.to_str().unwrap(), p.to_str().unwrap()])
+        .env(
+            "FIELDMAP_TEST_API_KEY",
+            "bbc723b49b884743479d4719075fa14kj521d73a4",
+        )
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(!text.contains("bbc723b49b88"), "{text}");
+    assert!(
+        text.contains("\"Authorization\": \"Token [env.FIELDMAP_TEST_API_KEY]\""),
+        "{text}"
+    );
+
+    let o = run(&["explain", m.to_str().unwrap(), p.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an unset variable is refused before any data"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("environment variable `FIELDMAP_TEST_API_KEY` is not set")
+    );
+}
