@@ -187,7 +187,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
             );
         }
         let missing = plan.missing_columns(h);
-        if !missing.is_empty() {
+        if !missing.is_empty() && !h.names().is_empty() {
             eprintln!(
                 "fieldmap: warning: the input has no column {}; those fields will be empty (columns: {})",
                 missing.join(", "),
@@ -252,6 +252,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
     let mut reasons: HashMap<String, u64> = HashMap::new();
 
     let result = std::thread::scope(|s| -> Result<(), RunError> {
+        // Owned by this closure: if writing fails and it returns early, dropping the receiver
+        // makes the workers' sends fail, they stop, and so does the reader (no deadlock).
+        let done_rx = done_rx;
         let reader_thread = s.spawn(move || read_batches(&mut *reader, &batch_tx));
         for _ in 0..workers {
             let rx = batch_rx.clone();

@@ -533,3 +533,46 @@ fn explain_never_shows_secrets_from_the_environment() {
             .contains("environment variable `FIELDMAP_TEST_API_KEY` is not set")
     );
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_run_with_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    // Enough rows to fill the channels between threads.
+    let mut csv = String::from("phone,name\n");
+    for i in 0..200_000 {
+        csv.push_str(&format!("949265{:04},Name {i}\n", i % 10_000));
+    }
+    let input = write(dir.path(), "big.csv", csv.as_bytes());
+    let m = write(dir.path(), "m.yaml", MINI.as_bytes());
+    let mut child = bin()
+        .args([
+            "run",
+            m.to_str().unwrap(),
+            "-i",
+            input.to_str().unwrap(),
+            "-q",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    drop(out);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(1));
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert!(err.contains("writing -"), "{err}");
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("fieldmap did not stop after its output was closed");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
