@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, did_you_mean, kind, show,
+use super::{map_scalars, 
+    CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, did_you_mean, show,
 };
 
 /// One input format, or a list of them tried in order.
@@ -471,8 +471,7 @@ impl Date {
 
 impl Transform for Date {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        match v {
-            Value::Null => Ok(Value::Null),
+        map_scalars(v, "date", &|scalar| match scalar {
             Value::String(s) => match self.read_text(s.trim()) {
                 Ok(ts) => self.write(ts),
                 Err(miss) => Err(self.fail(&Value::String(s), miss)),
@@ -481,20 +480,8 @@ impl Transform for Date {
                 Ok(ts) => self.write(ts),
                 Err(miss) => Err(self.fail(&Value::Number(n), miss)),
             },
-            Value::Bool(_) => Err(RuleError::new(
-                "invalid_date",
-                format!("{} is not a date", show(&v)),
-            )),
-            Value::Array(items) => items
-                .into_iter()
-                .map(|x| self.apply(x))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            Value::Object(_) => Err(RuleError::new(
-                "wrong_type",
-                format!("`date` works on text, got {}", kind(&v)),
-            )),
-        }
+            other => Err(RuleError::new("invalid_date", format!("{} is not a date", show(&other)))),
+        })
     }
 }
 

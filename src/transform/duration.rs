@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, kind, show};
+use super::{map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
 
 /// The output of `duration`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -281,34 +281,22 @@ impl Duration {
 
 impl Transform for Duration {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        match v {
-            Value::Null => Ok(Value::Null),
-            Value::Array(items) => items
-                .into_iter()
-                .map(|x| self.apply(x))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            Value::Object(_) => Err(RuleError::new(
-                "wrong_type",
-                format!("`duration` works on text, got {}", kind(&v)),
-            )),
-            scalar => {
-                let micros = match &scalar {
-                    Value::String(s) => parse(s.trim()),
-                    Value::Number(n) => match (n.as_u64(), n.as_f64()) {
-                        (Some(u), _) => Ok(u128::from(u) * MICROS),
-                        (None, Some(f)) if (0.0..1e18).contains(&f) => {
-                            Ok((f * MICROS as f64).round() as u128)
-                        }
-                        _ => Err("negative or too large"),
-                    },
-                    _ => Err("not a number or text"),
-                };
-                micros
-                    .and_then(|m| self.output(m))
-                    .map_err(|why| Self::fail(&scalar, why))
-            }
-        }
+        map_scalars(v, "duration", &|scalar| {
+            let micros = match &scalar {
+                Value::String(s) => parse(s.trim()),
+                Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+                    (Some(u), _) => Ok(u128::from(u) * MICROS),
+                    (None, Some(f)) if (0.0..1e18).contains(&f) => {
+                        Ok((f * MICROS as f64).round() as u128)
+                    }
+                    _ => Err("negative or too large"),
+                },
+                _ => Err("not a number or text"),
+            };
+            micros
+                .and_then(|m| self.output(m))
+                .map_err(|why| Self::fail(&scalar, why))
+        })
     }
 }
 

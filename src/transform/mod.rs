@@ -137,20 +137,35 @@ pub fn map_text(
     rule: &'static str,
     f: &dyn Fn(String) -> Result<Value, RuleError>,
 ) -> Result<Value, RuleError> {
-    match v {
-        Value::Null => Ok(Value::Null),
+    map_scalars(v, rule, &|scalar| match scalar {
         Value::String(s) => f(s),
         Value::Number(n) => f(n.to_string()),
         Value::Bool(b) => f(b.to_string()),
+        // map_scalars hands over scalars only.
+        other => Ok(other),
+    })
+}
+
+/// Run a function on each scalar of a value: `null` passes through, a list is mapped element by
+/// element, an object is refused. For rules that read numbers and booleans as themselves, not as
+/// text (`to_int`, `date`, `duration`, `to_bool`).
+pub fn map_scalars(
+    v: Value,
+    rule: &'static str,
+    f: &dyn Fn(Value) -> Result<Value, RuleError>,
+) -> Result<Value, RuleError> {
+    match v {
+        Value::Null => Ok(Value::Null),
         Value::Array(items) => items
             .into_iter()
-            .map(|x| map_text(x, rule, f))
+            .map(|x| map_scalars(x, rule, f))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         Value::Object(_) => Err(RuleError::new(
             "wrong_type",
             format!("`{rule}` works on text, got an object"),
         )),
+        scalar => f(scalar),
     }
 }
 

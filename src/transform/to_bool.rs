@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, kind, show};
+use super::{map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
 
 /// A token as written in the mapping, as text: `1`, `true`, `Y` and `NO` are read as they are
 /// spelled, whatever the YAML loader would make of them.
@@ -241,41 +241,29 @@ impl ToBool {
 
 impl Transform for ToBool {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        match v {
-            Value::Null => Ok(Value::Null),
-            Value::Array(items) => items
-                .into_iter()
-                .map(|x| self.apply(x))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            Value::Object(_) => Err(RuleError::new(
-                "wrong_type",
-                format!("`to_bool` works on text, got {}", kind(&v)),
-            )),
-            scalar => {
-                let got = match &scalar {
-                    Value::Bool(b) => Some(*b),
-                    Value::String(s) => self.lookup(s),
-                    Value::Number(n) => self.lookup(&n.to_string()).or_else(|| match n.as_f64() {
-                        Some(1.0) => Some(true),
-                        Some(0.0) => Some(false),
-                        _ => None,
-                    }),
+        map_scalars(v, "to_bool", &|scalar| {
+            let got = match &scalar {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) => self.lookup(s),
+                Value::Number(n) => self.lookup(&n.to_string()).or_else(|| match n.as_f64() {
+                    Some(1.0) => Some(true),
+                    Some(0.0) => Some(false),
                     _ => None,
-                };
-                match got {
-                    Some(b) => Ok(self.out(b)),
-                    None => Err(RuleError::new(
-                        "invalid_bool",
-                        format!(
-                            "{} is not a yes/no value (accepted, in any letter case: {})",
-                            show(&scalar),
-                            self.accepted
-                        ),
-                    )),
-                }
+                }),
+                _ => None,
+            };
+            match got {
+                Some(b) => Ok(self.out(b)),
+                None => Err(RuleError::new(
+                    "invalid_bool",
+                    format!(
+                        "{} is not a yes/no value (accepted, in any letter case: {})",
+                        show(&scalar),
+                        self.accepted
+                    ),
+                )),
             }
-        }
+        })
     }
 }
 

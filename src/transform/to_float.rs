@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::to_int::lenient_clean;
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, kind, show};
+use super::{map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
 
 /// Options of `to_float`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -106,33 +106,21 @@ impl ToFloat {
 
 impl Transform for ToFloat {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        match v {
-            Value::Null => Ok(Value::Null),
-            Value::Array(items) => items
-                .into_iter()
-                .map(|x| self.apply(x))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            Value::Object(_) => Err(RuleError::new(
-                "wrong_type",
-                format!("`to_float` works on text, got {}", kind(&v)),
-            )),
-            scalar => {
-                let got = match &scalar {
-                    Value::String(s) => self.read_text(s),
-                    Value::Number(n) => n.as_f64(),
-                    _ => None,
-                };
-                got.and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .ok_or_else(|| {
-                        RuleError::new(
-                            "invalid_number",
-                            format!("{} is not a number", show(&scalar)),
-                        )
-                    })
-            }
-        }
+        map_scalars(v, "to_float", &|scalar| {
+            let got = match &scalar {
+                Value::String(s) => self.read_text(s),
+                Value::Number(n) => n.as_f64(),
+                _ => None,
+            };
+            got.and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| {
+                    RuleError::new(
+                        "invalid_number",
+                        format!("{} is not a number", show(&scalar)),
+                    )
+                })
+        })
     }
 }
 

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, kind, show};
+use super::{map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
 
 /// How `to_int` turns a number with a fraction into an integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -226,26 +226,14 @@ impl ToInt {
 
 impl Transform for ToInt {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        match v {
-            Value::Null => Ok(Value::Null),
-            Value::Array(items) => items
-                .into_iter()
-                .map(|x| self.apply(x))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
-            Value::Object(_) => Err(RuleError::new(
-                "wrong_type",
-                format!("`to_int` works on text, got {}", kind(&v)),
-            )),
-            scalar => {
-                let got = match &scalar {
-                    Value::String(s) => self.read_text(s),
-                    Value::Number(n) => self.read_number(n),
-                    _ => Err(Why::NotANumber),
-                };
-                got.map(Value::from).map_err(|why| Self::fail(&scalar, why))
-            }
-        }
+        map_scalars(v, "to_int", &|scalar| {
+            let got = match &scalar {
+                Value::String(s) => self.read_text(s),
+                Value::Number(n) => self.read_number(n),
+                _ => Err(Why::NotANumber),
+            };
+            got.map(Value::from).map_err(|why| Self::fail(&scalar, why))
+        })
     }
 }
 
