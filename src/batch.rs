@@ -169,10 +169,11 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
         .input_format
         .or_else(|| opts.input.format())
         .unwrap_or(plan.source.format);
+    // An explicit flag, then what the output file's name says (`-o leads.csv`), then the mapping.
     let out_format = opts
         .output_format
-        .or(plan.destination.format)
         .or_else(|| opts.output.format())
+        .or(plan.destination.format)
         .unwrap_or(Format::Jsonl);
     let (input, total) = open_input(&opts.input)?;
     let mut reader = read::open(input, in_format, plan.source.delimiter)

@@ -377,6 +377,22 @@ fn output_formats_csv_json_query() {
         );
         assert_eq!(String::from_utf8_lossy(&o.stdout), want, "{fmt}");
     }
+    let out = dir.path().join("named.csv");
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with("Phone,Name\n"),
+        "the output's extension picks CSV: {text}"
+    );
     let o = run(&[
         "run",
         m.to_str().unwrap(),
