@@ -199,14 +199,15 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
     let columns = if out_format == Format::Csv {
         csv_columns(plan, headers.as_deref())?
     } else {
-        Vec::new()
+        // Not needed, but when known the encoder prepares the keys' JSON once.
+        plan.columns(headers.as_deref()).unwrap_or_default()
     };
-    let encoder = Encoder {
-        format: out_format,
-        nulls: plan.destination.nulls,
-        delimiter: plan.destination.delimiter.map_or(b',', |c| c as u8),
+    let encoder = Encoder::new(
+        out_format,
+        plan.destination.nulls,
+        plan.destination.delimiter.map_or(b',', |c| c as u8),
         columns,
-    };
+    );
     let rejects_target = match &opts.rejects {
         Some(t) => t.clone(),
         None => match &opts.output {
