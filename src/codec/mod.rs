@@ -485,16 +485,54 @@ fn escape_in_word(word: &[u8]) -> Option<usize> {
     (hit != 0).then(|| (hit.trailing_zeros() / 8) as usize)
 }
 
+/// What a rejected record held, as the rejects file shows it.
+#[derive(Debug, Clone, Copy)]
+pub enum Original<'a> {
+    /// A decoded record: written from its fields as they are, without building a map first.
+    Record(&'a Record),
+    /// What could be recovered of an input that did not decode.
+    Object(&'a Map<String, Value>),
+}
+
 /// Writes rejected records: the facts the mapping asks for, then the original record.
 #[derive(Debug, Clone)]
 pub struct RejectEncoder {
     pub include: Vec<RejectInfo>,
     pub csv: bool,
-    /// CSV: the input columns, after the `_reject_*` ones.
+    /// The input columns (a CSV input's header): CSV rejects have them as columns, after the
+    /// `_reject_*` ones; JSON rejects have their keys prepared once.
     pub input_columns: Option<Vec<String>>,
+    /// `"name":` of each input column.
+    json_keys: Vec<Box<[u8]>>,
+}
+
+/// `"key":` as JSON.
+fn json_key(k: &str) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(k.len() + 3);
+    write_str(&mut out, k);
+    out.push(b':');
+    out.into_boxed_slice()
 }
 
 impl RejectEncoder {
+    pub fn new(
+        include: Vec<RejectInfo>,
+        csv: bool,
+        input_columns: Option<Vec<String>>,
+    ) -> RejectEncoder {
+        let json_keys = input_columns
+            .iter()
+            .flatten()
+            .map(|c| json_key(c))
+            .collect();
+        RejectEncoder {
+            include,
+            csv,
+            input_columns,
+            json_keys,
+        }
+    }
+
     pub fn begin(&self) -> Vec<u8> {
         if !self.csv {
             return Vec::new();
@@ -509,62 +547,110 @@ impl RejectEncoder {
         w.into_inner().unwrap_or_default()
     }
 
-    pub fn encode(
-        &self,
-        pos: Position,
-        f: &Failure,
-        original: &Map<String, Value>,
-        buf: &mut Vec<u8>,
-    ) {
-        let facts: Vec<(&'static str, Value)> = self
-            .include
-            .iter()
-            .map(|i| {
-                let v = match i {
-                    RejectInfo::Reason => Value::String(f.reason.to_string()),
-                    RejectInfo::Row => Value::from(pos.row),
-                    RejectInfo::Line => Value::from(pos.line),
-                    RejectInfo::Field => Value::String(f.field.clone()),
-                    RejectInfo::Rule => Value::String(f.rule.clone()),
-                    RejectInfo::Message => Value::String(f.message.clone()),
-                };
-                (i.key(), v)
-            })
-            .collect();
+    fn fact(i: RejectInfo, pos: Position, f: &Failure) -> Value {
+        match i {
+            RejectInfo::Reason => Value::String(f.reason.to_string()),
+            RejectInfo::Row => Value::from(pos.row),
+            RejectInfo::Line => Value::from(pos.line),
+            RejectInfo::Field => Value::String(f.field.clone()),
+            RejectInfo::Rule => Value::String(f.rule.clone()),
+            RejectInfo::Message => Value::String(f.message.clone()),
+        }
+    }
+
+    pub fn encode(&self, pos: Position, f: &Failure, original: Original<'_>, buf: &mut Vec<u8>) {
         if self.csv {
-            let mut cells: Vec<String> = facts
-                .iter()
-                .map(|(_, v)| scalar_text(v).into_owned())
-                .collect();
-            match &self.input_columns {
-                Some(cols) => cells.extend(cols.iter().map(|c| {
-                    original
-                        .get(c)
-                        .map_or(String::new(), |v| scalar_text(v).into_owned())
-                })),
-                None => cells.push(Value::Object(original.clone()).to_string()),
-            }
-            let mut w = csv_writer(b',');
-            let _ = w.write_record(&cells);
-            buf.extend_from_slice(&w.into_inner().unwrap_or_default());
+            self.csv_row(pos, f, original, buf);
             return;
         }
         buf.push(b'{');
         let mut first = true;
-        for (k, v) in facts
-            .iter()
-            .map(|(k, v)| (*k, v))
-            .chain(original.iter().map(|(k, v)| (k.as_str(), v)))
-        {
+        let mut sep = |buf: &mut Vec<u8>| {
             if !first {
                 buf.push(b',');
             }
             first = false;
-            write_str(buf, k);
+        };
+        for &i in &self.include {
+            sep(buf);
+            write_str(buf, i.key());
             buf.push(b':');
-            write_json(buf, v);
+            match i {
+                RejectInfo::Reason => write_str(buf, &f.reason),
+                RejectInfo::Field => write_str(buf, &f.field),
+                RejectInfo::Rule => write_str(buf, &f.rule),
+                RejectInfo::Message => write_str(buf, &f.message),
+                RejectInfo::Row | RejectInfo::Line => write_json(buf, &Self::fact(i, pos, f)),
+            }
+        }
+        match original {
+            // A row as wide as its header (always so for rows that decoded): the columns in
+            // order, the first of each name only (as `Record::to_object` has them).
+            Original::Record(Record::Row { headers, row })
+                if row.len() == headers.names().len() =>
+            {
+                for (i, (name, text)) in headers.names().iter().zip(row.iter()).enumerate() {
+                    if !headers.is_first(i) {
+                        continue;
+                    }
+                    sep(buf);
+                    match (self.input_columns.as_deref(), self.json_keys.get(i)) {
+                        (Some(cols), Some(key)) if cols.get(i) == Some(name) => {
+                            buf.extend_from_slice(key)
+                        }
+                        _ => {
+                            write_str(buf, name);
+                            buf.push(b':');
+                        }
+                    }
+                    write_str(buf, text);
+                }
+            }
+            Original::Record(Record::Object(m)) | Original::Object(m) => {
+                for (k, v) in m {
+                    sep(buf);
+                    write_str(buf, k);
+                    buf.push(b':');
+                    write_json(buf, v);
+                }
+            }
+            Original::Record(rec) => {
+                for (k, v) in &rec.to_object() {
+                    sep(buf);
+                    write_str(buf, k);
+                    buf.push(b':');
+                    write_json(buf, v);
+                }
+            }
         }
         buf.extend_from_slice(b"}\n");
+    }
+
+    fn csv_row(&self, pos: Position, f: &Failure, original: Original<'_>, buf: &mut Vec<u8>) {
+        let object;
+        let original = match original {
+            Original::Object(m) | Original::Record(Record::Object(m)) => m,
+            Original::Record(rec) => {
+                object = rec.to_object();
+                &object
+            }
+        };
+        let mut cells: Vec<String> = self
+            .include
+            .iter()
+            .map(|&i| scalar_text(&Self::fact(i, pos, f)).into_owned())
+            .collect();
+        match &self.input_columns {
+            Some(cols) => cells.extend(cols.iter().map(|c| {
+                original
+                    .get(c)
+                    .map_or(String::new(), |v| scalar_text(v).into_owned())
+            })),
+            None => cells.push(Value::Object(original.clone()).to_string()),
+        }
+        let mut w = csv_writer(b',');
+        let _ = w.write_record(&cells);
+        buf.extend_from_slice(&w.into_inner().unwrap_or_default());
     }
 }
 
@@ -757,26 +843,84 @@ mod tests {
         let orig: Map<String, Value> = serde_json::from_str(r#"{"phone":"12","x":"y"}"#).unwrap();
         let pos = Position { row: 3, line: 4 };
         let mut buf = Vec::new();
-        RejectEncoder {
-            include: vec![RejectInfo::Reason],
-            csv: false,
-            input_columns: None,
-        }
-        .encode(pos, &f, &orig, &mut buf);
+        RejectEncoder::new(vec![RejectInfo::Reason], false, None).encode(
+            pos,
+            &f,
+            Original::Object(&orig),
+            &mut buf,
+        );
         assert_eq!(
             String::from_utf8(buf).unwrap(),
             "{\"_reject_reason\":\"invalid_phone\",\"phone\":\"12\",\"x\":\"y\"}\n"
         );
-        let r = RejectEncoder {
-            include: RejectInfo::all(),
-            csv: true,
-            input_columns: Some(vec!["phone".into(), "x".into()]),
-        };
+        let r = RejectEncoder::new(
+            RejectInfo::all(),
+            true,
+            Some(vec!["phone".into(), "x".into()]),
+        );
         let mut buf = r.begin();
-        r.encode(pos, &f, &orig, &mut buf);
+        r.encode(pos, &f, Original::Object(&orig), &mut buf);
+        let row = Record::Row {
+            headers: Arc::new(Headers::new(vec!["phone".into(), "x".into()])),
+            row: csv::StringRecord::from(vec!["12", "y"]),
+        };
+        r.encode(pos, &f, Original::Record(&row), &mut buf);
         assert_eq!(
             String::from_utf8(buf).unwrap(),
-            "_reject_reason,_reject_row,_reject_line,_reject_field,_reject_rule,_reject_message,phone,x\ninvalid_phone,3,4,P,phone,bad,12,y\n"
+            "_reject_reason,_reject_row,_reject_line,_reject_field,_reject_rule,_reject_message,phone,x\ninvalid_phone,3,4,P,phone,bad,12,y\ninvalid_phone,3,4,P,phone,bad,12,y\n"
+        );
+    }
+
+    #[test]
+    fn json_rejects_of_rows_are_the_rows_as_objects() {
+        let f = Failure {
+            field: "P".into(),
+            rule: "phone".into(),
+            reason: "invalid \"phone\"".into(),
+            message: "bad\n".into(),
+        };
+        let pos = Position { row: 3, line: 4 };
+        let headers = Arc::new(Headers::new(vec![
+            "a".into(),
+            "b\tc".into(),
+            "a".into(),
+            "d".into(),
+        ]));
+        let rows = [
+            Record::Row {
+                headers: headers.clone(),
+                row: csv::StringRecord::from(vec!["1", "q\"", "3", ""]),
+            },
+            // Narrower than the header: cannot come from the decoder, still written right.
+            Record::Row {
+                headers: headers.clone(),
+                row: csv::StringRecord::from(vec!["1"]),
+            },
+        ];
+        // Prepared keys that match the header, that do not, and none.
+        let columns = [
+            Some(headers.names().to_vec()),
+            Some(vec!["a".into(), "x".into()]),
+            None,
+        ];
+        for cols in columns {
+            let r = RejectEncoder::new(RejectInfo::all(), false, cols);
+            for row in &rows {
+                let (mut direct, mut via_map) = (Vec::new(), Vec::new());
+                r.encode(pos, &f, Original::Record(row), &mut direct);
+                r.encode(pos, &f, Original::Object(&row.to_object()), &mut via_map);
+                assert_eq!(
+                    String::from_utf8(direct).unwrap(),
+                    String::from_utf8(via_map).unwrap()
+                );
+            }
+        }
+        let r = RejectEncoder::new(vec![RejectInfo::Reason], false, None);
+        let mut buf = Vec::new();
+        r.encode(pos, &f, Original::Record(&rows[0]), &mut buf);
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "{\"_reject_reason\":\"invalid \\\"phone\\\"\",\"a\":\"1\",\"b\\tc\":\"q\\\"\",\"d\":\"\"}\n"
         );
     }
 }
