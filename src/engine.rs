@@ -547,23 +547,29 @@ impl Plan {
         let mut out = Vec::with_capacity(self.fields.len() + 4);
         let mut template_ctx: Option<Value> = None;
         for f in &self.fields {
-            let mut t = trace.as_ref().map(|_| FieldTrace {
-                field: f.label().to_owned(),
-                source: String::new(),
-                input: Value::Null,
-                steps: Vec::new(),
-                outcome: String::new(),
-            });
-            let result = self.field(f, rec, &mut template_ctx, t.as_mut());
-            if let (Some(tr), Some(mut ft)) = (trace.as_deref_mut(), t) {
-                ft.outcome = match &result {
-                    Ok(FieldResult::Skipped) => "skipped: the `when` condition is false".into(),
-                    Ok(FieldResult::Value(Value::Null)) => "missing: left out of the output".into(),
-                    Ok(FieldResult::Value(v)) => format!("= {}", show(v)),
-                    Err(e) => format!("REJECTED: {} ({})", e.message, e.reason),
-                };
-                tr.push(ft);
-            }
+            let result = match trace.as_deref_mut() {
+                None => self.field(f, rec, &mut template_ctx, None),
+                Some(tr) => {
+                    let mut t = FieldTrace {
+                        field: f.label().to_owned(),
+                        source: String::new(),
+                        input: Value::Null,
+                        steps: Vec::new(),
+                        outcome: String::new(),
+                    };
+                    let result = self.field(f, rec, &mut template_ctx, Some(&mut t));
+                    t.outcome = match &result {
+                        Ok(FieldResult::Skipped) => "skipped: the `when` condition is false".into(),
+                        Ok(FieldResult::Value(Value::Null)) => {
+                            "missing: left out of the output".into()
+                        }
+                        Ok(FieldResult::Value(v)) => format!("= {}", show(v)),
+                        Err(e) => format!("REJECTED: {} ({})", e.message, e.reason),
+                    };
+                    tr.push(t);
+                    result
+                }
+            };
             match result? {
                 FieldResult::Skipped => {}
                 FieldResult::Value(v) => match &f.name {
@@ -608,20 +614,25 @@ impl Plan {
         }
         let (mut v, source) = match &f.input {
             Input::From(paths) => {
-                let mut found: Option<(Value, &Path)> = None;
-                for p in paths {
-                    if let Some(v) = rec.get(p) {
-                        let empty = is_empty(&v);
-                        if found.is_none() || !empty {
-                            found = Some((v.into_owned(), p));
-                        }
-                        if !empty {
-                            break;
-                        }
+                // The first path with a non-empty value, else the first path present.
+                let mut found: Option<(Cow<'_, Value>, &Path)> = None;
+                for (i, p) in paths.iter().enumerate() {
+                    let Some(v) = rec.get(p) else { continue };
+                    // Nothing comes after the last path: no need to know whether it is empty.
+                    if found.is_none() && i + 1 == paths.len() {
+                        found = Some((v, p));
+                        break;
+                    }
+                    let empty = is_empty(&v);
+                    if found.is_none() || !empty {
+                        found = Some((v, p));
+                    }
+                    if !empty {
+                        break;
                     }
                 }
                 match found {
-                    Some((v, p)) => (v, Cow::Borrowed(p.as_str())),
+                    Some((v, p)) => (v.into_owned(), Cow::Borrowed(p.as_str())),
                     None => (
                         Value::Null,
                         Cow::Borrowed(paths.first().map_or("", |p| p.as_str())),
@@ -668,8 +679,8 @@ impl Plan {
             }
             Input::Nothing => (Value::Null, "default".into()),
         };
-        if is_empty(&v)
-            && let Some(d) = &f.default
+        if let Some(d) = &f.default
+            && is_empty(&v)
         {
             v = d.clone();
         }
@@ -685,12 +696,11 @@ impl Plan {
                 OnError::Keep => Some(v.clone()),
                 _ => None,
             };
-            match s.run.apply(v) {
-                Ok(nv) => {
+            match s.run.apply_mut(&mut v) {
+                Ok(()) => {
                     if let Some(t) = trace.as_deref_mut() {
-                        t.steps.push((s.rule.to_owned(), Ok(nv.clone())));
+                        t.steps.push((s.rule.to_owned(), Ok(v.clone())));
                     }
-                    v = nv;
                 }
                 Err(e) => {
                     if let Some(t) = trace.as_deref_mut() {
@@ -790,7 +800,7 @@ impl Plan {
 
     fn extra_value(&self, x: &ExtrasPlan, name: &str, mut v: Value) -> Result<Value, Failure> {
         for s in &x.steps {
-            v = s.run.apply(v).map_err(|e| Failure {
+            s.run.apply_mut(&mut v).map_err(|e| Failure {
                 field: name.to_owned(),
                 rule: s.rule.into(),
                 reason: e.reason,
