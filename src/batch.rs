@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::codec::read::{self, ItemReader};
-use crate::codec::{self, Encoder, Item, RejectEncoder};
-use crate::engine::Plan;
+use crate::codec::{self, Encoder, Item, Original, Position, RejectEncoder};
+use crate::engine::{Failure, Plan};
 use crate::mapping::{Format, RejectInfo};
 use crate::record::Headers;
 
@@ -134,6 +134,21 @@ struct Done {
     bytes_read: u64,
 }
 
+impl Done {
+    /// Write a rejected record and count its reason.
+    fn reject(&mut self, renc: &RejectEncoder, pos: Position, f: &Failure, original: Original<'_>) {
+        renc.encode(pos, f, original, &mut self.rej);
+        match self
+            .reasons
+            .iter_mut()
+            .find(|(r, _)| r == f.reason.as_ref())
+        {
+            Some((_, n)) => *n += 1,
+            None => self.reasons.push((f.reason.to_string(), 1)),
+        }
+    }
+}
+
 fn open_input(t: &Target) -> Result<(Box<dyn Read + Send>, Option<u64>), RunError> {
     match t {
         Target::Std => Ok((Box::new(io::stdin()), None)),
@@ -200,14 +215,15 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
     let columns = if out_format == Format::Csv {
         csv_columns(plan, headers.as_deref())?
     } else {
-        Vec::new()
+        // Not needed, but when known the encoder prepares the keys' JSON once.
+        plan.columns(headers.as_deref()).unwrap_or_default()
     };
-    let encoder = Encoder {
-        format: out_format,
-        nulls: plan.destination.nulls,
-        delimiter: plan.destination.delimiter.map_or(b',', |c| c as u8),
+    let encoder = Encoder::new(
+        out_format,
+        plan.destination.nulls,
+        plan.destination.delimiter.map_or(b',', |c| c as u8),
         columns,
-    };
+    );
     let rejects_target = match &opts.rejects {
         Some(t) => t.clone(),
         None => match &opts.output {
@@ -220,15 +236,15 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
         },
     };
     let rejects_csv = rejects_target.format() == Some(Format::Csv);
-    let rej_encoder = RejectEncoder {
-        include: if plan.rejects.include.is_empty() {
+    let rej_encoder = RejectEncoder::new(
+        if plan.rejects.include.is_empty() {
             vec![RejectInfo::Reason]
         } else {
             plan.rejects.include.clone()
         },
-        csv: rejects_csv,
-        input_columns: headers.as_ref().map(|h| h.names().to_vec()),
-    };
+        rejects_csv,
+        headers.as_ref().map(|h| h.names().to_vec()),
+    );
 
     let mut out = io::BufWriter::with_capacity(1 << 20, open_output(&opts.output, "output")?);
     // Rejects to "standard" go to standard error: standard output carries the records.
@@ -420,22 +436,12 @@ fn work(
         for item in batch.items {
             d.read += 1;
             let pos = item.pos;
-            let failure = match codec::decode(item.raw, format, headers) {
-                Err(e) => Some((e.failure(), e.original)),
+            match codec::decode(item.raw, format, headers) {
+                Err(e) => d.reject(renc, pos, &e.failure(), Original::Object(&e.original)),
                 Ok(rec) => match plan.apply(&rec).and_then(|o| enc.encode(&o, &mut d.out)) {
-                    Ok(()) => None,
-                    Err(f) => Some((f, rec.to_object())),
+                    Ok(()) => d.written += 1,
+                    Err(f) => d.reject(renc, pos, &f, Original::Record(&rec)),
                 },
-            };
-            match failure {
-                None => d.written += 1,
-                Some((f, original)) => {
-                    renc.encode(pos, &f, &original, &mut d.rej);
-                    match d.reasons.iter_mut().find(|(r, _)| r == f.reason.as_ref()) {
-                        Some((_, n)) => *n += 1,
-                        None => d.reasons.push((f.reason.to_string(), 1)),
-                    }
-                }
             }
         }
         if tx.send(d).is_err() {

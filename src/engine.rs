@@ -44,6 +44,8 @@ struct FieldPlan {
     default: Option<Value>,
     when: Option<Cond>,
     on_error: OnError,
+    /// An earlier field has the same name (alternatives): skip this one once that one gave a value.
+    repeats: bool,
 }
 
 impl FieldPlan {
@@ -437,7 +439,11 @@ put a `when` on each earlier one",
             if field.on_error == OnError::Default && field.default.is_none() {
                 errs.at(loc, "`on_error: default` needs a `default` value");
             }
+            let repeats = name
+                .as_ref()
+                .is_some_and(|n| names.iter().filter(|(m, _, _)| m == n).count() > 1);
             fields.push(FieldPlan {
+                repeats,
                 name,
                 input,
                 steps,
@@ -570,34 +576,42 @@ put a `when` on each earlier one",
         let mut out = Vec::with_capacity(self.fields.len() + 4);
         let mut template_ctx: Option<Value> = None;
         for f in &self.fields {
-            let mut t = trace.as_ref().map(|_| FieldTrace {
-                field: f.label().to_owned(),
-                source: String::new(),
-                input: Value::Null,
-                steps: Vec::new(),
-                outcome: String::new(),
-            });
-            let taken = f
-                .name
-                .as_deref()
-                .is_some_and(|n| out.iter().any(|(k, _)| k == n));
-            let result = if taken {
-                Ok(FieldResult::Taken)
-            } else {
-                self.field(f, rec, &mut template_ctx, t.as_mut())
+            // An alternative whose name an earlier field already gave is skipped.
+            let taken = f.repeats
+                && f.name
+                    .as_deref()
+                    .is_some_and(|n| out.iter().any(|(k, _)| k == n));
+            let result = match trace.as_deref_mut() {
+                None if taken => Ok(FieldResult::Taken),
+                None => self.field(f, rec, &mut template_ctx, None),
+                Some(tr) => {
+                    let mut t = FieldTrace {
+                        field: f.label().to_owned(),
+                        source: String::new(),
+                        input: Value::Null,
+                        steps: Vec::new(),
+                        outcome: String::new(),
+                    };
+                    let result = if taken {
+                        Ok(FieldResult::Taken)
+                    } else {
+                        self.field(f, rec, &mut template_ctx, Some(&mut t))
+                    };
+                    t.outcome = match &result {
+                        Ok(FieldResult::Skipped) => "skipped: the `when` condition is false".into(),
+                        Ok(FieldResult::Taken) => {
+                            "skipped: an earlier alternative gave this field".into()
+                        }
+                        Ok(FieldResult::Value(Value::Null)) => {
+                            "missing: left out of the output".into()
+                        }
+                        Ok(FieldResult::Value(v)) => format!("= {}", show(v)),
+                        Err(e) => format!("REJECTED: {} ({})", e.message, e.reason),
+                    };
+                    tr.push(t);
+                    result
+                }
             };
-            if let (Some(tr), Some(mut ft)) = (trace.as_deref_mut(), t) {
-                ft.outcome = match &result {
-                    Ok(FieldResult::Skipped) => "skipped: the `when` condition is false".into(),
-                    Ok(FieldResult::Taken) => {
-                        "skipped: an earlier alternative gave this field".into()
-                    }
-                    Ok(FieldResult::Value(Value::Null)) => "missing: left out of the output".into(),
-                    Ok(FieldResult::Value(v)) => format!("= {}", show(v)),
-                    Err(e) => format!("REJECTED: {} ({})", e.message, e.reason),
-                };
-                tr.push(ft);
-            }
             match result? {
                 FieldResult::Skipped | FieldResult::Taken => {}
                 FieldResult::Value(v) => match &f.name {
@@ -642,20 +656,25 @@ put a `when` on each earlier one",
         }
         let (mut v, source) = match &f.input {
             Input::From(paths) => {
-                let mut found: Option<(Value, &Path)> = None;
-                for p in paths {
-                    if let Some(v) = rec.get(p) {
-                        let empty = is_empty(&v);
-                        if found.is_none() || !empty {
-                            found = Some((v.into_owned(), p));
-                        }
-                        if !empty {
-                            break;
-                        }
+                // The first path with a non-empty value, else the first path present.
+                let mut found: Option<(Cow<'_, Value>, &Path)> = None;
+                for (i, p) in paths.iter().enumerate() {
+                    let Some(v) = rec.get(p) else { continue };
+                    // Nothing comes after the last path: no need to know whether it is empty.
+                    if found.is_none() && i + 1 == paths.len() {
+                        found = Some((v, p));
+                        break;
+                    }
+                    let empty = is_empty(&v);
+                    if found.is_none() || !empty {
+                        found = Some((v, p));
+                    }
+                    if !empty {
+                        break;
                     }
                 }
                 match found {
-                    Some((v, p)) => (v, Cow::Borrowed(p.as_str())),
+                    Some((v, p)) => (v.into_owned(), Cow::Borrowed(p.as_str())),
                     None => (
                         Value::Null,
                         Cow::Borrowed(paths.first().map_or("", |p| p.as_str())),
@@ -702,8 +721,8 @@ put a `when` on each earlier one",
             }
             Input::Nothing => (Value::Null, "default".into()),
         };
-        if is_empty(&v)
-            && let Some(d) = &f.default
+        if let Some(d) = &f.default
+            && is_empty(&v)
         {
             v = d.clone();
         }
@@ -719,12 +738,11 @@ put a `when` on each earlier one",
                 OnError::Keep => Some(v.clone()),
                 _ => None,
             };
-            match s.run.apply(v) {
-                Ok(nv) => {
+            match s.run.apply_mut(&mut v) {
+                Ok(()) => {
                     if let Some(t) = trace.as_deref_mut() {
-                        t.steps.push((s.rule.to_owned(), Ok(nv.clone())));
+                        t.steps.push((s.rule.to_owned(), Ok(v.clone())));
                     }
-                    v = nv;
                 }
                 Err(e) => {
                     if let Some(t) = trace.as_deref_mut() {
@@ -824,7 +842,7 @@ put a `when` on each earlier one",
 
     fn extra_value(&self, x: &ExtrasPlan, name: &str, mut v: Value) -> Result<Value, Failure> {
         for s in &x.steps {
-            v = s.run.apply(v).map_err(|e| Failure {
+            s.run.apply_mut(&mut v).map_err(|e| Failure {
                 field: name.to_owned(),
                 rule: s.rule.into(),
                 reason: e.reason,

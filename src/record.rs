@@ -16,6 +16,8 @@ use serde_json::{Map, Value};
 pub struct Headers {
     names: Vec<String>,
     index: HashMap<String, usize>,
+    /// Whether each column is the first of its name (a repeated name is read from its first).
+    first: Vec<bool>,
 }
 
 impl Headers {
@@ -23,16 +25,25 @@ impl Headers {
     /// them so the caller can warn).
     pub fn new(names: Vec<String>) -> Headers {
         let mut index = HashMap::with_capacity(names.len());
+        let mut first = Vec::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
-            index.entry(n.clone()).or_insert(i);
+            first.push(*index.entry(n.clone()).or_insert(i) == i);
         }
-        Headers { names, index }
+        Headers {
+            names,
+            index,
+            first,
+        }
     }
     pub fn names(&self) -> &[String] {
         &self.names
     }
     pub fn position(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
+    }
+    /// Whether column `i` is the first of its name (false past the last column).
+    pub fn is_first(&self, i: usize) -> bool {
+        self.first.get(i).copied().unwrap_or(false)
     }
     pub fn duplicates(&self) -> Vec<&str> {
         let mut seen = std::collections::HashSet::new();

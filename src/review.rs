@@ -34,12 +34,12 @@ pub fn render_fixture(plan: &Plan, input: &[u8], format: Format) -> String {
     let out_format = plan.destination.format.unwrap_or(Format::Jsonl);
     let headers = reader.headers().cloned();
     let columns = plan.columns(headers.as_deref()).unwrap_or_default();
-    let encoder = Encoder {
-        format: out_format,
-        nulls: plan.destination.nulls,
-        delimiter: plan.destination.delimiter.map_or(b',', |c| c as u8),
+    let encoder = Encoder::new(
+        out_format,
+        plan.destination.nulls,
+        plan.destination.delimiter.map_or(b',', |c| c as u8),
         columns,
-    };
+    );
     if items.is_empty() {
         s.push_str("(no records)\n");
     }

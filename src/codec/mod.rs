@@ -209,8 +209,33 @@ pub struct Encoder {
     pub format: Format,
     pub nulls: Nulls,
     pub delimiter: u8,
-    /// CSV: the columns, in order.
+    /// The output keys in order: CSV's columns; for the JSON formats the keys the plan is known
+    /// to write (may be empty: records may hold others).
     pub columns: Vec<String>,
+    /// `"key":` of each of `columns`, written once here instead of escaped for every record.
+    json_keys: Vec<Box<[u8]>>,
+}
+
+impl Encoder {
+    /// An encoder of `format`. `columns`: see [`Encoder::columns`].
+    pub fn new(format: Format, nulls: Nulls, delimiter: u8, columns: Vec<String>) -> Encoder {
+        let json_keys = columns
+            .iter()
+            .map(|c| {
+                let mut k = Vec::with_capacity(c.len() + 3);
+                write_str(&mut k, c);
+                k.push(b':');
+                k.into_boxed_slice()
+            })
+            .collect();
+        Encoder {
+            format,
+            nulls,
+            delimiter,
+            columns,
+            json_keys,
+        }
+    }
 }
 
 impl Encoder {
@@ -264,7 +289,7 @@ impl Encoder {
     fn json_object(&self, out: &Output<'_>, buf: &mut Vec<u8>) {
         buf.push(b'{');
         let mut first = true;
-        for (k, v) in &out.fields {
+        for (i, (k, v)) in out.fields.iter().enumerate() {
             let v = match (v, self.nulls) {
                 (Value::Null, Nulls::Omit) => continue,
                 (Value::Null, Nulls::Empty) => &EMPTY,
@@ -274,9 +299,16 @@ impl Encoder {
                 buf.push(b',');
             }
             first = false;
-            write_json(buf, &Value::String(String::new()), Some(k));
-            buf.push(b':');
-            write_json(buf, v, None);
+            // Outputs usually come in column order: the i-th key is then the i-th column, whose
+            // JSON text is ready (comparing is much cheaper than escaping).
+            match (self.columns.get(i), self.json_keys.get(i)) {
+                (Some(c), Some(json)) if c == k => buf.extend_from_slice(json),
+                _ => {
+                    write_str(buf, k);
+                    buf.push(b':');
+                }
+            }
+            write_json(buf, v);
         }
         buf.push(b'}');
     }
@@ -344,35 +376,126 @@ fn csv_writer(delimiter: u8) -> csv::Writer<Vec<u8>> {
         .from_writer(Vec::new())
 }
 
-/// Write a JSON value (or a key, when `key` is given) with raw UTF-8.
-fn write_json(buf: &mut Vec<u8>, v: &Value, key: Option<&str>) {
-    let s = match (key, v) {
-        (Some(k), _) => k,
-        (None, Value::String(s)) => s.as_str(),
+/// Write a JSON value with raw UTF-8: strings through [`write_str`], anything else through
+/// serde_json.
+fn write_json(buf: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::String(s) => write_str(buf, s),
         // Writing to a Vec cannot fail.
-        (None, other) => {
+        other => {
             let _ = serde_json::to_writer(&mut *buf, other);
-            return;
         }
-    };
-    if needs_escape(s.as_bytes()) {
-        let _ = serde_json::to_writer(&mut *buf, s);
-    } else {
-        buf.reserve(s.len() + 2);
-        buf.push(b'"');
-        buf.extend_from_slice(s.as_bytes());
-        buf.push(b'"');
     }
 }
 
-/// Whether a string needs JSON escaping: it holds `"`, `\` or a control character below
-/// U+0020. Most values need none, and then they are copied as they are instead of being escaped
-/// byte by byte.
-fn needs_escape(b: &[u8]) -> bool {
-    // No early exit: written this way the compiler checks 16 or 32 bytes per instruction.
-    b.iter().fold(false, |acc, &c| {
-        acc | (c < 0x20) | (c == b'"') | (c == b'\\')
-    })
+/// Write `s` as a JSON string: raw UTF-8, with `"`, `\\` and the control characters below U+0020
+/// escaped exactly as serde_json escapes them. Most keys and values need no escape at all and are
+/// copied in one piece; looking for the bytes to escape 8 (or 32) at a time instead of serde_json's
+/// byte-by-byte loop is what makes this cheaper.
+#[inline]
+fn write_str(buf: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    buf.reserve(b.len() + 2);
+    buf.push(b'"');
+    match find_escape(b) {
+        None => buf.extend_from_slice(b),
+        Some(first) => write_escaped(buf, b, first),
+    }
+    buf.push(b'"');
+}
+
+/// Copy `b`, escaping it, when its first byte to escape is at `first`.
+#[cold]
+fn write_escaped(buf: &mut Vec<u8>, b: &[u8], first: usize) {
+    let mut start = 0;
+    let mut next = Some(first);
+    while let Some(i) = next {
+        buf.extend_from_slice(&b[start..i]);
+        push_escape(buf, b[i]);
+        start = i + 1;
+        next = find_escape(&b[start..]).map(|p| start + p);
+    }
+    buf.extend_from_slice(&b[start..]);
+}
+
+/// The escape of one byte that needs one, as serde_json writes it.
+fn push_escape(buf: &mut Vec<u8>, c: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match c {
+        b'"' => buf.extend_from_slice(b"\\\""),
+        b'\\' => buf.extend_from_slice(b"\\\\"),
+        b'\n' => buf.extend_from_slice(b"\\n"),
+        b'\r' => buf.extend_from_slice(b"\\r"),
+        b'\t' => buf.extend_from_slice(b"\\t"),
+        0x08 => buf.extend_from_slice(b"\\b"),
+        0x0c => buf.extend_from_slice(b"\\f"),
+        c => buf.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(c >> 4)],
+            HEX[usize::from(c & 0xf)],
+        ]),
+    }
+}
+
+/// The position of the first byte of `b` that must be escaped in a JSON string.
+#[inline]
+fn find_escape(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    // Long text (notes): 32 bytes per step, with a check the compiler turns into a few vector
+    // instructions (bitwise `|` and no early exit), up to the first block holding something.
+    while let Some(block) = b.get(i..i + 32) {
+        let any = block.iter().fold(false, |acc, &c| {
+            acc | (c < 0x20) | (c == b'"') | (c == b'\\')
+        });
+        if any {
+            break;
+        }
+        i += 32;
+    }
+    while let Some(word) = b.get(i..i + 8) {
+        if let Some(p) = escape_in_word(word) {
+            return Some(i + p);
+        }
+        i += 8;
+    }
+    if i == b.len() {
+        return None;
+    }
+    // The last 1 to 7 bytes: as the word ending at the end (its first bytes were checked
+    // already and hold nothing), or byte by byte when the whole text is shorter than a word.
+    match b.len().checked_sub(8) {
+        Some(start) => escape_in_word(&b[start..]).map(|p| start + p),
+        None => b.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\'),
+    }
+}
+
+/// The position of the first byte to escape in 8 bytes, checked at once as a u64 (SWAR).
+#[inline]
+fn escape_in_word(word: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `x` below `n` (n <= 0x80). A borrow in the subtraction can
+    // only flag bytes *after* a real hit, so the lowest flagged byte is exact.
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    let mut w = [0u8; 8];
+    w.copy_from_slice(word);
+    let w = u64::from_le_bytes(w);
+    let hit = below(w, 0x20)
+        | below(w ^ (ONES * u64::from(b'"')), 1)
+        | below(w ^ (ONES * u64::from(b'\\')), 1);
+    (hit != 0).then(|| (hit.trailing_zeros() / 8) as usize)
+}
+
+/// What a rejected record held, as the rejects file shows it.
+#[derive(Debug, Clone, Copy)]
+pub enum Original<'a> {
+    /// A decoded record: written from its fields as they are, without building a map first.
+    Record(&'a Record),
+    /// What could be recovered of an input that did not decode.
+    Object(&'a Map<String, Value>),
 }
 
 /// Writes rejected records: the facts the mapping asks for, then the original record.
@@ -380,11 +503,40 @@ fn needs_escape(b: &[u8]) -> bool {
 pub struct RejectEncoder {
     pub include: Vec<RejectInfo>,
     pub csv: bool,
-    /// CSV: the input columns, after the `_reject_*` ones.
+    /// The input columns (a CSV input's header): CSV rejects have them as columns, after the
+    /// `_reject_*` ones; JSON rejects have their keys prepared once.
     pub input_columns: Option<Vec<String>>,
+    /// `"name":` of each input column.
+    json_keys: Vec<Box<[u8]>>,
+}
+
+/// `"key":` as JSON.
+fn json_key(k: &str) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(k.len() + 3);
+    write_str(&mut out, k);
+    out.push(b':');
+    out.into_boxed_slice()
 }
 
 impl RejectEncoder {
+    pub fn new(
+        include: Vec<RejectInfo>,
+        csv: bool,
+        input_columns: Option<Vec<String>>,
+    ) -> RejectEncoder {
+        let json_keys = input_columns
+            .iter()
+            .flatten()
+            .map(|c| json_key(c))
+            .collect();
+        RejectEncoder {
+            include,
+            csv,
+            input_columns,
+            json_keys,
+        }
+    }
+
     pub fn begin(&self) -> Vec<u8> {
         if !self.csv {
             return Vec::new();
@@ -399,62 +551,110 @@ impl RejectEncoder {
         w.into_inner().unwrap_or_default()
     }
 
-    pub fn encode(
-        &self,
-        pos: Position,
-        f: &Failure,
-        original: &Map<String, Value>,
-        buf: &mut Vec<u8>,
-    ) {
-        let facts: Vec<(&'static str, Value)> = self
-            .include
-            .iter()
-            .map(|i| {
-                let v = match i {
-                    RejectInfo::Reason => Value::String(f.reason.to_string()),
-                    RejectInfo::Row => Value::from(pos.row),
-                    RejectInfo::Line => Value::from(pos.line),
-                    RejectInfo::Field => Value::String(f.field.clone()),
-                    RejectInfo::Rule => Value::String(f.rule.clone()),
-                    RejectInfo::Message => Value::String(f.message.clone()),
-                };
-                (i.key(), v)
-            })
-            .collect();
+    fn fact(i: RejectInfo, pos: Position, f: &Failure) -> Value {
+        match i {
+            RejectInfo::Reason => Value::String(f.reason.to_string()),
+            RejectInfo::Row => Value::from(pos.row),
+            RejectInfo::Line => Value::from(pos.line),
+            RejectInfo::Field => Value::String(f.field.clone()),
+            RejectInfo::Rule => Value::String(f.rule.clone()),
+            RejectInfo::Message => Value::String(f.message.clone()),
+        }
+    }
+
+    pub fn encode(&self, pos: Position, f: &Failure, original: Original<'_>, buf: &mut Vec<u8>) {
         if self.csv {
-            let mut cells: Vec<String> = facts
-                .iter()
-                .map(|(_, v)| scalar_text(v).into_owned())
-                .collect();
-            match &self.input_columns {
-                Some(cols) => cells.extend(cols.iter().map(|c| {
-                    original
-                        .get(c)
-                        .map_or(String::new(), |v| scalar_text(v).into_owned())
-                })),
-                None => cells.push(Value::Object(original.clone()).to_string()),
-            }
-            let mut w = csv_writer(b',');
-            let _ = w.write_record(&cells);
-            buf.extend_from_slice(&w.into_inner().unwrap_or_default());
+            self.csv_row(pos, f, original, buf);
             return;
         }
         buf.push(b'{');
         let mut first = true;
-        for (k, v) in facts
-            .iter()
-            .map(|(k, v)| (*k, v))
-            .chain(original.iter().map(|(k, v)| (k.as_str(), v)))
-        {
+        let mut sep = |buf: &mut Vec<u8>| {
             if !first {
                 buf.push(b',');
             }
             first = false;
-            write_json(buf, &Value::Null, Some(k));
+        };
+        for &i in &self.include {
+            sep(buf);
+            write_str(buf, i.key());
             buf.push(b':');
-            write_json(buf, v, None);
+            match i {
+                RejectInfo::Reason => write_str(buf, &f.reason),
+                RejectInfo::Field => write_str(buf, &f.field),
+                RejectInfo::Rule => write_str(buf, &f.rule),
+                RejectInfo::Message => write_str(buf, &f.message),
+                RejectInfo::Row | RejectInfo::Line => write_json(buf, &Self::fact(i, pos, f)),
+            }
+        }
+        match original {
+            // A row as wide as its header (always so for rows that decoded): the columns in
+            // order, the first of each name only (as `Record::to_object` has them).
+            Original::Record(Record::Row { headers, row })
+                if row.len() == headers.names().len() =>
+            {
+                for (i, (name, text)) in headers.names().iter().zip(row.iter()).enumerate() {
+                    if !headers.is_first(i) {
+                        continue;
+                    }
+                    sep(buf);
+                    match (self.input_columns.as_deref(), self.json_keys.get(i)) {
+                        (Some(cols), Some(key)) if cols.get(i) == Some(name) => {
+                            buf.extend_from_slice(key)
+                        }
+                        _ => {
+                            write_str(buf, name);
+                            buf.push(b':');
+                        }
+                    }
+                    write_str(buf, text);
+                }
+            }
+            Original::Record(Record::Object(m)) | Original::Object(m) => {
+                for (k, v) in m {
+                    sep(buf);
+                    write_str(buf, k);
+                    buf.push(b':');
+                    write_json(buf, v);
+                }
+            }
+            Original::Record(rec) => {
+                for (k, v) in &rec.to_object() {
+                    sep(buf);
+                    write_str(buf, k);
+                    buf.push(b':');
+                    write_json(buf, v);
+                }
+            }
         }
         buf.extend_from_slice(b"}\n");
+    }
+
+    fn csv_row(&self, pos: Position, f: &Failure, original: Original<'_>, buf: &mut Vec<u8>) {
+        let object;
+        let original = match original {
+            Original::Object(m) | Original::Record(Record::Object(m)) => m,
+            Original::Record(rec) => {
+                object = rec.to_object();
+                &object
+            }
+        };
+        let mut cells: Vec<String> = self
+            .include
+            .iter()
+            .map(|&i| scalar_text(&Self::fact(i, pos, f)).into_owned())
+            .collect();
+        match &self.input_columns {
+            Some(cols) => cells.extend(cols.iter().map(|c| {
+                original
+                    .get(c)
+                    .map_or(String::new(), |v| scalar_text(v).into_owned())
+            })),
+            None => cells.push(Value::Object(original.clone()).to_string()),
+        }
+        let mut w = csv_writer(b',');
+        let _ = w.write_record(&cells);
+        buf.extend_from_slice(&w.into_inner().unwrap_or_default());
     }
 }
 
@@ -472,12 +672,12 @@ mod tests {
     }
 
     fn enc(format: Format, nulls: Nulls, columns: &[&str]) -> Encoder {
-        Encoder {
+        Encoder::new(
             format,
             nulls,
-            delimiter: b',',
-            columns: columns.iter().map(|s| s.to_string()).collect(),
-        }
+            b',',
+            columns.iter().map(|s| s.to_string()).collect(),
+        )
     }
 
     #[test]
@@ -495,11 +695,26 @@ mod tests {
             "1234567\"",
             "12345678\\",
             "abcdefgh\u{0}",
+            "\u{8}\u{c}\r\u{1b}",
+            "the first 32 bytes need nothing but\tthen",
+            "ends in a quote after thirty-two bytes of text\"",
+            "ÿ\u{80}\u{ff} high bytes near \"\\ and \u{1}",
         ];
         for s in samples {
             let mut fast = Vec::new();
-            write_json(&mut fast, &Value::String(s.into()), None);
+            write_json(&mut fast, &Value::String(s.into()));
             assert_eq!(fast, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        // Every byte that needs escaping, at every offset of a word and of a 32-byte block.
+        for c in (0u8..0x20).chain([b'"', b'\\']) {
+            for at in 0..40 {
+                let mut s = "x".repeat(at);
+                s.push(char::from(c));
+                s.push_str("tail");
+                let mut fast = Vec::new();
+                write_str(&mut fast, &s);
+                assert_eq!(fast, serde_json::to_vec(&s).unwrap(), "{s:?}");
+            }
         }
     }
 
@@ -519,6 +734,20 @@ mod tests {
         assert_eq!(
             String::from_utf8(buf).unwrap(),
             "{\"b\":\"é\\\"\",\"n\":1}\n{\"b\":\"é\\\"\",\"a\":null,\"n\":1}\n{\"b\":\"é\\\"\",\"a\":\"\",\"n\":1}\n"
+        );
+    }
+
+    #[test]
+    fn jsonl_prepared_keys_and_keys_out_of_column_order() {
+        let e = enc(Format::Jsonl, Nulls::Null, &["a", "q\"k"]);
+        let mut buf = Vec::new();
+        e.encode(&output(json!({"a": 1, "q\"k": 2})), &mut buf)
+            .unwrap();
+        e.encode(&output(json!({"q\"k": 3, "x": 4, "a": 5})), &mut buf)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "{\"a\":1,\"q\\\"k\":2}\n{\"q\\\"k\":3,\"x\":4,\"a\":5}\n"
         );
     }
 
@@ -618,26 +847,84 @@ mod tests {
         let orig: Map<String, Value> = serde_json::from_str(r#"{"phone":"12","x":"y"}"#).unwrap();
         let pos = Position { row: 3, line: 4 };
         let mut buf = Vec::new();
-        RejectEncoder {
-            include: vec![RejectInfo::Reason],
-            csv: false,
-            input_columns: None,
-        }
-        .encode(pos, &f, &orig, &mut buf);
+        RejectEncoder::new(vec![RejectInfo::Reason], false, None).encode(
+            pos,
+            &f,
+            Original::Object(&orig),
+            &mut buf,
+        );
         assert_eq!(
             String::from_utf8(buf).unwrap(),
             "{\"_reject_reason\":\"invalid_phone\",\"phone\":\"12\",\"x\":\"y\"}\n"
         );
-        let r = RejectEncoder {
-            include: RejectInfo::all(),
-            csv: true,
-            input_columns: Some(vec!["phone".into(), "x".into()]),
-        };
+        let r = RejectEncoder::new(
+            RejectInfo::all(),
+            true,
+            Some(vec!["phone".into(), "x".into()]),
+        );
         let mut buf = r.begin();
-        r.encode(pos, &f, &orig, &mut buf);
+        r.encode(pos, &f, Original::Object(&orig), &mut buf);
+        let row = Record::Row {
+            headers: Arc::new(Headers::new(vec!["phone".into(), "x".into()])),
+            row: csv::StringRecord::from(vec!["12", "y"]),
+        };
+        r.encode(pos, &f, Original::Record(&row), &mut buf);
         assert_eq!(
             String::from_utf8(buf).unwrap(),
-            "_reject_reason,_reject_row,_reject_line,_reject_field,_reject_rule,_reject_message,phone,x\ninvalid_phone,3,4,P,phone,bad,12,y\n"
+            "_reject_reason,_reject_row,_reject_line,_reject_field,_reject_rule,_reject_message,phone,x\ninvalid_phone,3,4,P,phone,bad,12,y\ninvalid_phone,3,4,P,phone,bad,12,y\n"
+        );
+    }
+
+    #[test]
+    fn json_rejects_of_rows_are_the_rows_as_objects() {
+        let f = Failure {
+            field: "P".into(),
+            rule: "phone".into(),
+            reason: "invalid \"phone\"".into(),
+            message: "bad\n".into(),
+        };
+        let pos = Position { row: 3, line: 4 };
+        let headers = Arc::new(Headers::new(vec![
+            "a".into(),
+            "b\tc".into(),
+            "a".into(),
+            "d".into(),
+        ]));
+        let rows = [
+            Record::Row {
+                headers: headers.clone(),
+                row: csv::StringRecord::from(vec!["1", "q\"", "3", ""]),
+            },
+            // Narrower than the header: cannot come from the decoder, still written right.
+            Record::Row {
+                headers: headers.clone(),
+                row: csv::StringRecord::from(vec!["1"]),
+            },
+        ];
+        // Prepared keys that match the header, that do not, and none.
+        let columns = [
+            Some(headers.names().to_vec()),
+            Some(vec!["a".into(), "x".into()]),
+            None,
+        ];
+        for cols in columns {
+            let r = RejectEncoder::new(RejectInfo::all(), false, cols);
+            for row in &rows {
+                let (mut direct, mut via_map) = (Vec::new(), Vec::new());
+                r.encode(pos, &f, Original::Record(row), &mut direct);
+                r.encode(pos, &f, Original::Object(&row.to_object()), &mut via_map);
+                assert_eq!(
+                    String::from_utf8(direct).unwrap(),
+                    String::from_utf8(via_map).unwrap()
+                );
+            }
+        }
+        let r = RejectEncoder::new(vec![RejectInfo::Reason], false, None);
+        let mut buf = Vec::new();
+        r.encode(pos, &f, Original::Record(&rows[0]), &mut buf);
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "{\"_reject_reason\":\"invalid \\\"phone\\\"\",\"a\":\"1\",\"b\\tc\":\"q\\\"\",\"d\":\"\"}\n"
         );
     }
 }

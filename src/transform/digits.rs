@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_text};
 
 /// `digits` takes no options.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -36,7 +36,15 @@ struct Digits;
 
 impl Transform for Digits {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        map_str(v, "digits", &|s| if s.bytes().all(|b| b.is_ascii_digit()) { s.into() } else { s.chars().filter(char::is_ascii_digit).collect::<String>().into() })
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
+        edit_text(v, "digits", &|s: &mut String| {
+            if !s.bytes().all(|b| b.is_ascii_digit()) {
+                s.retain(|c| c.is_ascii_digit());
+            }
+            Ok(())
+        })
     }
 }
 

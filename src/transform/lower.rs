@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// `lower` takes no options.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -34,7 +34,10 @@ struct Lower;
 
 impl Transform for Lower {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        map_str(v, "lower", &|s| if s.chars().any(char::is_uppercase) { s.to_lowercase().into() } else { s.into() })
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
+        edit_str(v, "lower", &|s| if s.chars().any(char::is_uppercase) { s.to_lowercase().into() } else { s.into() })
     }
 }
 

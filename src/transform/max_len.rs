@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_text};
 
 /// What to do with text longer than the limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -56,19 +56,22 @@ Text is not re-trimmed after cutting.",
 
 impl Transform for Options {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
         let len = self.len;
         let overflow = self.overflow;
-        map_text(v, "max_len", &|mut s: String| {
+        edit_text(v, "max_len", &|s: &mut String| {
             // Fast path: byte length bounds the character count.
             if s.len() <= len {
-                return Ok(Value::String(s));
+                return Ok(());
             }
             match s.char_indices().nth(len) {
-                None => Ok(Value::String(s)),
+                None => Ok(()),
                 Some((cut, _)) => match overflow {
                     Overflow::Truncate => {
                         s.truncate(cut);
-                        Ok(Value::String(s))
+                        Ok(())
                     }
                     Overflow::Reject => Err(RuleError::new(
                         "too_long",

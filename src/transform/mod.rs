@@ -73,6 +73,22 @@ impl fmt::Display for RuleError {
 /// A compiled rule, ready to run on values. Compiled once per mapping, shared by all threads.
 pub trait Transform: Send + Sync + fmt::Debug {
     fn apply(&self, value: Value) -> Result<Value, RuleError>;
+
+    /// The same as [`Transform::apply`], on a value left where it is. This is what the engine
+    /// calls: a `Value` is 72 bytes, and moving it into and out of every step cost more than many
+    /// steps themselves, while most text rules can edit the string they are given. The default
+    /// moves the value through `apply`; rules override it (and then implement `apply` with
+    /// [`apply_by_mut`]). After an error the value is unspecified.
+    fn apply_mut(&self, value: &mut Value) -> Result<(), RuleError> {
+        *value = self.apply(std::mem::take(value))?;
+        Ok(())
+    }
+}
+
+/// [`Transform::apply`] of a rule that implements [`Transform::apply_mut`].
+pub fn apply_by_mut<T: Transform + ?Sized>(rule: &T, mut value: Value) -> Result<Value, RuleError> {
+    rule.apply_mut(&mut value)?;
+    Ok(value)
 }
 
 /// What a rule may need while it is compiled.
@@ -169,18 +185,72 @@ pub fn map_scalars(
     }
 }
 
-/// Like [`map_text`] for infallible text functions that may borrow: the string is only
-/// reallocated when the function changed it.
+/// Like [`map_text`] for infallible text functions that may borrow: see [`edit_str`].
 pub fn map_str(
-    v: Value,
+    mut v: Value,
     rule: &'static str,
     f: &dyn Fn(&str) -> Cow<'_, str>,
 ) -> Result<Value, RuleError> {
-    map_text(v, rule, &|s: String| {
-        Ok(Value::String(match f(&s) {
-            Cow::Borrowed(b) if b.len() == s.len() => s,
-            other => other.into_owned(),
-        }))
+    edit_str(&mut v, rule, f)?;
+    Ok(v)
+}
+
+/// In-place [`map_text`] for text functions that edit the string they are given: `null` stays,
+/// a list is edited element by element, numbers and booleans are replaced by their text first,
+/// objects are refused.
+pub fn edit_text<F>(v: &mut Value, rule: &'static str, f: &F) -> Result<(), RuleError>
+where
+    F: Fn(&mut String) -> Result<(), RuleError> + ?Sized,
+{
+    match v {
+        Value::Null => Ok(()),
+        Value::String(s) => f(s),
+        Value::Number(_) | Value::Bool(_) => {
+            let mut s = as_text(v).map(Cow::into_owned).unwrap_or_default();
+            f(&mut s)?;
+            *v = Value::String(s);
+            Ok(())
+        }
+        Value::Array(items) => items.iter_mut().try_for_each(|x| edit_text(x, rule, f)),
+        Value::Object(_) => Err(RuleError::new(
+            "wrong_type",
+            format!("`{rule}` works on text, got an object"),
+        )),
+    }
+}
+
+/// In-place [`map_text`] for infallible text functions that may borrow. The string is left alone
+/// when the function returns it unchanged, cut where it is when the function returns a part of
+/// it (`trim`, `strip_prefix`), and replaced only by a new text.
+pub fn edit_str<F>(v: &mut Value, rule: &'static str, f: &F) -> Result<(), RuleError>
+where
+    F: Fn(&str) -> Cow<'_, str> + ?Sized,
+{
+    edit_text(v, rule, &|s: &mut String| {
+        let (start, end) = match f(s) {
+            Cow::Owned(new) => {
+                *s = new;
+                return Ok(());
+            }
+            Cow::Borrowed(b) => {
+                // Where the borrowed text is within `s`, if it is (it always is in practice).
+                let start = (b.as_ptr() as usize).wrapping_sub(s.as_ptr() as usize);
+                let end = start.wrapping_add(b.len());
+                if start > s.len()
+                    || end > s.len()
+                    || end < start
+                    || !s.is_char_boundary(start)
+                    || !s.is_char_boundary(end)
+                {
+                    *s = b.to_owned();
+                    return Ok(());
+                }
+                (start, end)
+            }
+        };
+        s.truncate(end);
+        s.drain(..start);
+        Ok(())
     })
 }
 
@@ -536,10 +606,16 @@ pub(crate) mod testing {
         }
     }
 
-    /// Compile `step` (YAML) and run it on `input` (JSON).
+    /// Compile `step` (YAML) and run it on `input` (JSON), checking that `apply` and
+    /// `apply_mut` agree.
     pub fn run(step: &str, input: &str) -> Result<Value, RuleError> {
         let t = compile_yaml_step(step, &cx()).unwrap_or_else(|e| panic!("step {step}: {e}"));
-        t.apply(serde_json::from_str(input).expect("test input is JSON"))
+        let input: Value = serde_json::from_str(input).expect("test input is JSON");
+        let mut in_place = input.clone();
+        let by_mut = t.apply_mut(&mut in_place).map(|()| in_place);
+        let got = t.apply(input);
+        assert_eq!(got, by_mut, "apply and apply_mut differ for step {step}");
+        got
     }
 
     /// Compile `step` and return the compile error.
@@ -595,6 +671,40 @@ mod tests {
             );
             check_examples(doc);
         }
+    }
+
+    #[test]
+    fn edit_str_cuts_replaces_or_copies() {
+        let run = |v: Value, f: &dyn Fn(&str) -> Cow<'_, str>| {
+            let mut v = v;
+            edit_str(&mut v, "t", f).map(|()| v)
+        };
+        fn trim(s: &str) -> Cow<'_, str> {
+            Cow::Borrowed(s.trim())
+        }
+        assert_eq!(
+            run(Value::from("  é x \u{a0}"), &trim),
+            Ok(Value::from("é x"))
+        );
+        assert_eq!(
+            run(Value::from("abc"), &|_| "zz".into()),
+            Ok(Value::from("zz"))
+        );
+        assert_eq!(
+            run(Value::from("abc"), &|_| Cow::Borrowed("not a part")),
+            Ok(Value::from("not a part"))
+        );
+        assert_eq!(run(Value::from(12), &trim), Ok(Value::from("12")));
+        assert_eq!(run(Value::Bool(true), &trim), Ok(Value::from("true")));
+        assert_eq!(run(Value::Null, &trim), Ok(Value::Null));
+        assert_eq!(
+            run(serde_json::json!([" a", null, 3]), &trim),
+            Ok(serde_json::json!(["a", null, "3"]))
+        );
+        assert_eq!(
+            run(serde_json::json!({"a": 1}), &trim).unwrap_err().reason,
+            "wrong_type"
+        );
     }
 
     #[test]

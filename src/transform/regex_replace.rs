@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `regex_replace`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -50,7 +50,10 @@ struct RegexReplace {
 
 impl Transform for RegexReplace {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        map_str(v, "regex_replace", &|s| {
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
+        edit_str(v, "regex_replace", &|s| {
             if self.first_only {
                 self.re.replace(s, self.with.as_str())
             } else {

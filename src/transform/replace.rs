@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `replace`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -40,7 +40,10 @@ text (deletes `find`).",
 
 impl Transform for Config {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        map_str(v, "replace", &|s| {
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
+        edit_str(v, "replace", &|s| {
             if s.contains(self.find.as_str()) { s.replace(self.find.as_str(), &self.with).into() } else { s.into() }
         })
     }

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, as_text, is_empty, show};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, as_text, is_empty, show};
 
 /// Options of `require`. All given checks must pass.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -90,15 +90,20 @@ impl Require {
 
 impl Transform for Require {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        if is_empty(&v) {
-            return if self.cfg.allow_empty { Ok(v) } else { Err(self.fail("missing", "a value is required".into())) };
+        apply_by_mut(self, v)
+    }
+    /// A check: the value is never changed, so it is only looked at.
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
+        let v = &*v;
+        if is_empty(v) {
+            return if self.cfg.allow_empty { Ok(()) } else { Err(self.fail("missing", "a value is required".into())) };
         }
-        let Some(text) = as_text(&v) else {
-            return Err(self.fail("invalid_value", format!("expected text, got {}", super::kind(&v))));
+        let Some(text) = as_text(v) else {
+            return Err(self.fail("invalid_value", format!("expected text, got {}", super::kind(v))));
         };
         let c = &self.cfg;
         let n = text.chars().count();
-        let bad = |what: String| Err(self.fail("invalid_value", format!("{} {what}", show(&v))));
+        let bad = |what: String| Err(self.fail("invalid_value", format!("{} {what}", show(v))));
         if let Some(len) = c.len
             && n != len
         {
@@ -124,7 +129,7 @@ impl Transform for Require {
         {
             return bad(format!("is not one of: {}", list.join(", ")));
         }
-        Ok(v)
+        Ok(())
     }
 }
 

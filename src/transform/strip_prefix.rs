@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `strip_prefix`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -43,8 +43,11 @@ struct StripPrefix(String);
 
 impl Transform for StripPrefix {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
         let t = self.0.as_str();
-        map_str(v, "strip_prefix", &|s| s.strip_prefix(t).unwrap_or(s).into())
+        edit_str(v, "strip_prefix", &|s| s.strip_prefix(t).unwrap_or(s).into())
     }
 }
 

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `strip_suffix`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -44,8 +44,11 @@ struct StripSuffix(String);
 
 impl Transform for StripSuffix {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
         let t = self.0.as_str();
-        map_str(v, "strip_suffix", &|s| s.strip_suffix(t).unwrap_or(s).into())
+        edit_str(v, "strip_suffix", &|s| s.strip_suffix(t).unwrap_or(s).into())
     }
 }
 

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `trim`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -47,9 +47,12 @@ struct Trim {
 
 impl Transform for Trim {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
         match &self.chars {
-            None => map_str(v, "trim", &|s| s.trim().into()),
-            Some(set) => map_str(v, "trim", &|s| s.trim_matches(|c| set.contains(&c)).into()),
+            None => edit_str(v, "trim", &|s| s.trim().into()),
+            Some(set) => edit_str(v, "trim", &|s| s.trim_matches(|c| set.contains(&c)).into()),
         }
     }
 }

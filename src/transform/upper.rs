@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// `upper` takes no options.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -34,7 +34,10 @@ struct Upper;
 
 impl Transform for Upper {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        map_str(v, "upper", &|s| if s.chars().any(char::is_lowercase) { s.to_uppercase().into() } else { s.into() })
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
+        edit_str(v, "upper", &|s| if s.chars().any(char::is_lowercase) { s.to_uppercase().into() } else { s.into() })
     }
 }
 

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
+use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_text, show};
 
 /// What `us_state` outputs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -244,7 +244,10 @@ impl UsState {
 
 impl Transform for UsState {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        map_text(v, "us_state", &|s: String| {
+        apply_by_mut(self, v)
+    }
+    fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
+        edit_text(v, "us_state", &|s: &mut String| {
             let Some(place) = self.lookup(s.trim()) else {
                 let what = if self.territories {
                     "a US state or territory"
@@ -255,7 +258,7 @@ impl Transform for UsState {
                     "invalid_state",
                     format!(
                         "{} is not {what}: expected a 2-letter code such as \"CA\" or a full name such as \"California\"",
-                        show(&Value::String(s))
+                        show(&Value::String(s.clone()))
                     ),
                 ));
             };
@@ -263,12 +266,12 @@ impl Transform for UsState {
                 Output::Code => place.code,
                 Output::Name => place.name,
             };
-            // Already in the wanted form: keep the string, no allocation.
-            if s == out {
-                Ok(Value::String(s))
-            } else {
-                Ok(Value::String(out.to_owned()))
+            // Already in the wanted form: keep the string; else reuse its allocation.
+            if s != out {
+                s.clear();
+                s.push_str(out);
             }
+            Ok(())
         })
     }
 }
