@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::codec::read::{self, ItemReader};
-use crate::codec::{self, Encoder, Item, Original, Position, RejectEncoder};
+use crate::codec::{self, Encoder, Item, Original, Position, Raw, RejectEncoder};
 use crate::engine::{Failure, Plan};
 use crate::mapping::{Format, RejectInfo};
-use crate::record::Headers;
+use crate::record::{Chunk, Headers};
 
 /// Where to read or write: a file or the standard stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,6 +260,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
         .max(1);
     let (batch_tx, batch_rx) = bounded::<Batch>(workers * 2);
     let (done_tx, done_rx) = bounded::<Done>(workers * 2);
+    let recycle = Recycle::new(workers);
 
     let progress = progress_bar(opts.progress, total);
     let mut summary = Summary {
@@ -268,16 +269,25 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
     };
     let mut reasons: HashMap<String, u64> = HashMap::new();
 
+    let shared = Shared {
+        plan,
+        format: in_format,
+        headers: headers.as_ref(),
+        enc: &encoder,
+        renc: &rej_encoder,
+        recycle: &recycle,
+    };
     let result = std::thread::scope(|s| -> Result<(), RunError> {
         // Owned by this closure: if writing fails and it returns early, dropping the receiver
         // makes the workers' sends fail, they stop, and so does the reader (no deadlock).
         let done_rx = done_rx;
-        let reader_thread = s.spawn(move || read_batches(&mut *reader, &batch_tx));
+        let recycle = &recycle;
+        let reader_thread = s.spawn(move || read_batches(&mut *reader, &batch_tx, recycle));
         for _ in 0..workers {
             let rx = batch_rx.clone();
             let tx = done_tx.clone();
-            let (enc, renc, hdr) = (&encoder, &rej_encoder, headers.as_ref());
-            s.spawn(move || work(plan, in_format, hdr, enc, renc, &rx, &tx));
+            let shared = &shared;
+            s.spawn(move || work(shared, &rx, &tx));
         }
         drop(batch_rx);
         drop(done_tx);
@@ -312,6 +322,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
                 any_written |= d.written > 0;
                 out.write_all(&d.out)
                     .map_err(|e| write_err(&opts.output, e))?;
+                recycle.give_buffer(d.out);
                 if !d.rej.is_empty() {
                     if rej_sink.is_none() {
                         let mut sink: Box<dyn Write + Send> = match &rejects_target {
@@ -327,6 +338,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
                             .map_err(|e| write_err(&rejects_target, e))?;
                     }
                 }
+                recycle.give_buffer(d.rej);
                 summary.read += d.read;
                 summary.written += d.written;
                 for (r, n) in d.reasons {
@@ -395,10 +407,60 @@ fn progress_bar(enabled: bool, total: Option<u64>) -> Option<indicatif::Progress
 /// Records per batch: large enough to amortise channel hand-offs, small enough for latency.
 const BATCH: usize = 1024;
 
-fn read_batches(reader: &mut dyn ItemReader, tx: &Sender<Batch>) -> io::Result<()> {
+/// The big buffers of a batch go back to the thread that fills them, to be filled again: the
+/// reader's items and CSV chunk (from the workers), the workers' output buffers (from the
+/// writer). Allocated for every batch by one thread and freed by another, they cost allocator
+/// work and fresh pages all run long. The channels are bounded and only tried: a buffer with
+/// nowhere to go is freed, a thread that finds none allocates one.
+struct Recycle {
+    buffers: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
+    batches: (Sender<Spare>, Receiver<Spare>),
+}
+
+/// What a worker gives back of a batch.
+struct Spare {
+    items: Vec<Item>,
+    /// The CSV chunk its rows shared, when it was one (it always is).
+    chunk: Option<Chunk>,
+}
+
+impl Recycle {
+    fn new(workers: usize) -> Recycle {
+        // Enough for every batch in flight: queued, being worked on, done and waiting.
+        let n = workers * 4 + 2;
+        Recycle {
+            buffers: bounded(2 * n),
+            batches: bounded(n),
+        }
+    }
+
+    /// An empty buffer, reused when one is available.
+    fn take_buffer(&self) -> Vec<u8> {
+        self.buffers.1.try_recv().unwrap_or_default()
+    }
+
+    fn give_buffer(&self, mut b: Vec<u8>) {
+        b.clear();
+        let _ = self.buffers.0.try_send(b);
+    }
+}
+
+fn read_batches(
+    reader: &mut dyn ItemReader,
+    tx: &Sender<Batch>,
+    recycle: &Recycle,
+) -> io::Result<()> {
     let mut seq = 0;
     loop {
-        let mut items = Vec::with_capacity(BATCH);
+        let mut items = match recycle.batches.1.try_recv() {
+            Ok(spare) => {
+                if let Some(chunk) = spare.chunk {
+                    reader.reuse(chunk);
+                }
+                spare.items
+            }
+            Err(_) => Vec::with_capacity(BATCH),
+        };
         let more = reader.next_batch(&mut items, BATCH)?;
         if !items.is_empty() {
             let b = Batch {
@@ -417,33 +479,51 @@ fn read_batches(reader: &mut dyn ItemReader, tx: &Sender<Batch>) -> io::Result<(
     }
 }
 
-fn work(
-    plan: &Plan,
+/// What every worker uses.
+struct Shared<'a> {
+    plan: &'a Plan,
     format: Format,
-    headers: Option<&Arc<Headers>>,
-    enc: &Encoder,
-    renc: &RejectEncoder,
-    rx: &Receiver<Batch>,
-    tx: &Sender<Done>,
-) {
-    for batch in rx {
+    headers: Option<&'a Arc<Headers>>,
+    enc: &'a Encoder,
+    renc: &'a RejectEncoder,
+    recycle: &'a Recycle,
+}
+
+fn work(w: &Shared<'_>, rx: &Receiver<Batch>, tx: &Sender<Done>) {
+    for mut batch in rx {
         let mut d = Done {
             seq: batch.seq,
             bytes_read: batch.bytes_read,
+            out: w.recycle.take_buffer(),
+            rej: w.recycle.take_buffer(),
             ..Done::default()
         };
         d.out.reserve(batch.items.len() * 256);
-        for item in batch.items {
+        // The chunk the rows share, to give it back once they are all done with.
+        let chunk = batch.items.iter().find_map(|i| match &i.raw {
+            Raw::Csv(r) => Some(r.chunk.clone()),
+            _ => None,
+        });
+        for item in batch.items.drain(..) {
             d.read += 1;
             let pos = item.pos;
-            match codec::decode(item.raw, format, headers) {
-                Err(e) => d.reject(renc, pos, &e.failure(), Original::Object(&e.original)),
-                Ok(rec) => match plan.apply(&rec).and_then(|o| enc.encode(&o, &mut d.out)) {
+            match codec::decode(item.raw, w.format, w.headers) {
+                Err(e) => d.reject(w.renc, pos, &e.failure(), Original::Object(&e.original)),
+                Ok(rec) => match w
+                    .plan
+                    .apply(&rec)
+                    .and_then(|o| w.enc.encode(&o, &mut d.out))
+                {
                     Ok(()) => d.written += 1,
-                    Err(f) => d.reject(renc, pos, &f, Original::Record(&rec)),
+                    Err(f) => d.reject(w.renc, pos, &f, Original::Record(&rec)),
                 },
             }
         }
+        let spare = Spare {
+            items: batch.items,
+            chunk: chunk.and_then(|c| Arc::try_unwrap(c).ok()),
+        };
+        let _ = w.recycle.batches.0.try_send(spare);
         if tx.send(d).is_err() {
             return;
         }

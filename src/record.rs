@@ -59,12 +59,179 @@ impl Headers {
 #[derive(Debug, Clone)]
 pub enum Record {
     /// A CSV row.
-    Row {
-        headers: Arc<Headers>,
-        row: csv::StringRecord,
-    },
+    Row { headers: Arc<Headers>, row: Row },
     /// A JSON object (also query strings and forms).
     Object(Map<String, Value>),
+}
+
+/// CSV rows read together: the bytes of their fields one after another, and where each field
+/// ends. The rows of a batch share one chunk, so reading a row allocates nothing of its own, and
+/// the text is checked as UTF-8 once per chunk instead of field by field.
+#[derive(Debug)]
+pub struct Chunk {
+    data: ChunkData,
+    /// The end of each field in `data`; a field starts where the one before it ends.
+    ends: Vec<usize>,
+}
+
+#[derive(Debug)]
+enum ChunkData {
+    /// The fields are all UTF-8 as a whole (almost always).
+    Text(String),
+    /// Some are not: each field is checked on its own.
+    Bytes(Vec<u8>),
+}
+
+impl Chunk {
+    /// A chunk of `bytes`, the fields ending at `ends`. Checks the text as UTF-8.
+    pub fn new(bytes: Vec<u8>, ends: Vec<usize>) -> Chunk {
+        let data = match String::from_utf8(bytes) {
+            Ok(t) => ChunkData::Text(t),
+            Err(e) => ChunkData::Bytes(e.into_bytes()),
+        };
+        Chunk { data, ends }
+    }
+
+    /// A chunk of one row.
+    pub fn of_fields<'a>(fields: impl IntoIterator<Item = &'a [u8]>) -> Chunk {
+        let (mut bytes, mut ends) = (Vec::new(), Vec::new());
+        for f in fields {
+            bytes.extend_from_slice(f);
+            ends.push(bytes.len());
+        }
+        Chunk::new(bytes, ends)
+    }
+
+    /// The bytes of field `i`.
+    pub fn field_bytes(&self, i: usize) -> &[u8] {
+        let (start, end) = self.span(i);
+        let all = match &self.data {
+            ChunkData::Text(t) => t.as_bytes(),
+            ChunkData::Bytes(b) => b,
+        };
+        all.get(start..end).unwrap_or_default()
+    }
+
+    /// Field `i` as text, or `None` when it is not UTF-8. (The whole chunk being UTF-8 is not
+    /// enough: a field may end inside a character that the next field completes.)
+    pub fn field_text(&self, i: usize) -> Option<&str> {
+        let (start, end) = self.span(i);
+        match &self.data {
+            ChunkData::Text(t) => t.get(start..end),
+            ChunkData::Bytes(b) => std::str::from_utf8(b.get(start..end)?).ok(),
+        }
+    }
+
+    /// The buffers, to fill again.
+    pub fn into_buffers(self) -> (Vec<u8>, Vec<usize>) {
+        let bytes = match self.data {
+            ChunkData::Text(t) => t.into_bytes(),
+            ChunkData::Bytes(b) => b,
+        };
+        (bytes, self.ends)
+    }
+
+    /// The number of fields.
+    pub fn fields(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the chunk is UTF-8 as a whole.
+    fn is_text(&self) -> bool {
+        matches!(self.data, ChunkData::Text(_))
+    }
+
+    /// The first of fields `first..first + len` that is not UTF-8, counted from `first`.
+    fn bad_field(&self, first: usize, len: usize) -> Option<usize> {
+        match &self.data {
+            // Text as a whole: a field is text when it starts and ends between characters, so
+            // only its ends are looked at (each field starts where the one before it ends).
+            ChunkData::Text(t) => {
+                let start_ok = t.is_char_boundary(self.span(first).0);
+                let ends = self.ends.get(first..first + len).unwrap_or_default();
+                match ends.iter().position(|&e| !t.is_char_boundary(e)) {
+                    _ if !start_ok => Some(0),
+                    bad => bad,
+                }
+            }
+            ChunkData::Bytes(_) => (0..len).find(|i| self.field_text(first + i).is_none()),
+        }
+    }
+
+    fn span(&self, i: usize) -> (usize, usize) {
+        let start = match i.checked_sub(1) {
+            Some(prev) => self.ends.get(prev).copied().unwrap_or(0),
+            None => 0,
+        };
+        (start, self.ends.get(i).copied().unwrap_or(start))
+    }
+}
+
+/// The fields of one CSV row, all UTF-8.
+#[derive(Debug, Clone)]
+pub struct Row(RowFields);
+
+#[derive(Debug, Clone)]
+enum RowFields {
+    /// Its own fields.
+    Own(csv::StringRecord),
+    /// Fields `first..first + len` of a chunk that is UTF-8 as a whole.
+    Shared {
+        chunk: Arc<Chunk>,
+        first: usize,
+        len: usize,
+    },
+}
+
+impl From<csv::StringRecord> for Row {
+    fn from(r: csv::StringRecord) -> Row {
+        Row(RowFields::Own(r))
+    }
+}
+
+impl Row {
+    /// Fields `first..first + len` of `chunk`; `Err` gives back the chunk and the position in
+    /// the row of the first field that is not UTF-8.
+    pub fn from_chunk(
+        chunk: Arc<Chunk>,
+        first: usize,
+        len: usize,
+    ) -> Result<Row, (usize, Arc<Chunk>)> {
+        if let Some(bad) = chunk.bad_field(first, len) {
+            return Err((bad, chunk));
+        }
+        if chunk.is_text() {
+            return Ok(Row(RowFields::Shared { chunk, first, len }));
+        }
+        // A rare chunk holding some bytes that are not text: this row is, so it gets its own.
+        let fields = (first..first + len).filter_map(|i| chunk.field_text(i));
+        Ok(Row(RowFields::Own(fields.collect())))
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            RowFields::Own(r) => r.len(),
+            RowFields::Shared { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Field `i`.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match &self.0 {
+            RowFields::Own(r) => r.get(i),
+            RowFields::Shared { chunk, first, len } if i < *len => chunk.field_text(first + i),
+            RowFields::Shared { .. } => None,
+        }
+    }
+
+    /// The fields in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
 }
 
 /// One step of a path.
@@ -281,7 +448,7 @@ mod tests {
         assert_eq!(h.duplicates(), vec!["a"]);
         let r = Record::Row {
             headers: h,
-            row: csv::StringRecord::from(vec!["1", "2", "3"]),
+            row: csv::StringRecord::from(vec!["1", "2", "3"]).into(),
         };
         assert_eq!(
             r.get(&Path::parse("b c").unwrap()).unwrap().into_owned(),

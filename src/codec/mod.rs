@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::{Failure, Output};
 use crate::mapping::{Format, Nulls, RejectInfo};
-use crate::record::{Headers, Record};
+use crate::record::{Chunk, Headers, Record, Row};
 
 /// Where a record is in the input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,7 +39,7 @@ impl std::fmt::Display for Position {
 /// An undecoded record.
 #[derive(Debug)]
 pub enum Raw {
-    Csv(csv::ByteRecord),
+    Csv(CsvRow),
     Line(Vec<u8>),
     Value(Value),
     /// Input that could not even be cut into a record (e.g. a JSON document that does not parse).
@@ -48,6 +48,27 @@ pub enum Raw {
         message: String,
         text: String,
     },
+}
+
+/// An undecoded CSV row: fields `first..first + len` of a chunk of rows read together.
+#[derive(Debug, Clone)]
+pub struct CsvRow {
+    pub chunk: Arc<Chunk>,
+    pub first: usize,
+    pub len: usize,
+}
+
+impl CsvRow {
+    /// A row in a chunk of its own.
+    pub fn of_fields<'a>(fields: impl IntoIterator<Item = &'a [u8]>) -> CsvRow {
+        let chunk = Chunk::of_fields(fields);
+        let len = chunk.fields();
+        CsvRow {
+            chunk: Arc::new(chunk),
+            first: 0,
+            len,
+        }
+    }
 }
 
 /// An undecoded record and its position.
@@ -84,7 +105,7 @@ pub fn decode(
     headers: Option<&Arc<Headers>>,
 ) -> Result<Record, DecodeError> {
     match item {
-        Raw::Csv(b) => {
+        Raw::Csv(r) => {
             let Some(h) = headers else {
                 return Err(DecodeError {
                     reason: "malformed_row",
@@ -93,28 +114,24 @@ pub fn decode(
                 });
             };
             let n = h.names().len();
-            if b.len() != n {
+            if r.len != n {
                 return Err(DecodeError {
                     reason: "malformed_row",
-                    message: format!("the row has {} fields, the header has {n}", b.len()),
-                    original: lossy_row(h, &b),
+                    message: format!("the row has {} fields, the header has {n}", r.len),
+                    original: lossy_row(h, &r),
                 });
             }
-            match csv::StringRecord::from_byte_record(b) {
+            match Row::from_chunk(r.chunk, r.first, r.len) {
                 Ok(row) => Ok(Record::Row {
                     headers: h.clone(),
                     row,
                 }),
-                Err(e) => {
-                    let b = e.into_byte_record();
-                    let col = (0..b.len())
-                        .find(|i| std::str::from_utf8(&b[*i]).is_err())
-                        .unwrap_or(0);
+                Err((col, chunk)) => {
                     let name = h.names().get(col).map_or("?", String::as_str);
                     Err(DecodeError {
                         reason: "invalid_utf8",
                         message: format!("column `{name}` is not valid UTF-8 text"),
-                        original: lossy_row(h, &b),
+                        original: lossy_row(h, &CsvRow { chunk, ..r }),
                     })
                 }
             }
@@ -187,9 +204,12 @@ fn raw_original(text: &str) -> Map<String, Value> {
     m
 }
 
-fn lossy_row(h: &Headers, b: &csv::ByteRecord) -> Map<String, Value> {
+fn lossy_row(h: &Headers, r: &CsvRow) -> Map<String, Value> {
     let mut m = Map::new();
-    for (i, f) in b.iter().enumerate() {
+    for (i, f) in (r.first..r.first + r.len)
+        .map(|i| r.chunk.field_bytes(i))
+        .enumerate()
+    {
         let key = match h.names().get(i) {
             Some(k) => k.clone(),
             None => format!("_extra_{}", i + 1 - h.names().len()),
@@ -788,13 +808,13 @@ mod tests {
     fn decode_csv_checks_width_and_utf8() {
         let h = Arc::new(Headers::new(vec!["a".into(), "b".into()]));
         let ok = decode(
-            Raw::Csv(csv::ByteRecord::from(vec!["1", "2"])),
+            Raw::Csv(CsvRow::of_fields([&b"1"[..], b"2"])),
             Format::Csv,
             Some(&h),
         );
         assert!(ok.is_ok());
         let e = decode(
-            Raw::Csv(csv::ByteRecord::from(vec!["1"])),
+            Raw::Csv(CsvRow::of_fields([&b"1"[..]])),
             Format::Csv,
             Some(&h),
         )
@@ -803,15 +823,61 @@ mod tests {
             (e.reason, e.message.as_str()),
             ("malformed_row", "the row has 1 fields, the header has 2")
         );
-        let mut b = csv::ByteRecord::new();
-        b.push_field(b"ok");
-        b.push_field(b"\xff");
-        let e = decode(Raw::Csv(b), Format::Csv, Some(&h)).unwrap_err();
+        let e = decode(
+            Raw::Csv(CsvRow::of_fields([&b"ok"[..], b"\xff"])),
+            Format::Csv,
+            Some(&h),
+        )
+        .unwrap_err();
         assert_eq!(e.reason, "invalid_utf8");
         assert!(e.message.contains("`b`"));
         assert_eq!(
             Value::Object(e.original),
             json!({"a": "ok", "b": "\u{fffd}"})
+        );
+    }
+
+    #[test]
+    fn rows_of_a_chunk_are_checked_each() {
+        let h = Arc::new(Headers::new(vec!["a".into(), "b".into()]));
+        let rows = |fields: &[&[u8]]| {
+            let chunk = Arc::new(Chunk::of_fields(fields.iter().copied()));
+            (0..fields.len() / 2)
+                .map(|r| {
+                    let raw = Raw::Csv(CsvRow {
+                        chunk: chunk.clone(),
+                        first: r * 2,
+                        len: 2,
+                    });
+                    decode(raw, Format::Csv, Some(&h)).map(|rec| rec.to_object())
+                })
+                .collect::<Vec<_>>()
+        };
+        // UTF-8 as a whole, but the second row's fields cut "é" (c3 a9) in two.
+        let got = rows(&[b"x", "é".as_bytes(), b"y\xc3", b"\xa9z", b"", b"w"]);
+        assert_eq!(
+            got[0].clone().unwrap(),
+            *json!({"a": "x", "b": "é"}).as_object().unwrap()
+        );
+        let e = got[1].clone().unwrap_err();
+        assert_eq!(
+            (e.reason, e.message.contains("`a`")),
+            ("invalid_utf8", true)
+        );
+        assert_eq!(
+            Value::Object(e.original),
+            json!({"a": "y\u{fffd}", "b": "\u{fffd}z"})
+        );
+        assert_eq!(
+            got[2].clone().unwrap(),
+            *json!({"a": "", "b": "w"}).as_object().unwrap()
+        );
+        // Not UTF-8 as a whole: the rows that are still decode.
+        let got = rows(&[b"x", b"\xff", "é".as_bytes(), b"2"]);
+        assert_eq!(got[0].clone().unwrap_err().reason, "invalid_utf8");
+        assert_eq!(
+            got[1].clone().unwrap(),
+            *json!({"a": "é", "b": "2"}).as_object().unwrap()
         );
     }
 
@@ -866,7 +932,7 @@ mod tests {
         r.encode(pos, &f, Original::Object(&orig), &mut buf);
         let row = Record::Row {
             headers: Arc::new(Headers::new(vec!["phone".into(), "x".into()])),
-            row: csv::StringRecord::from(vec!["12", "y"]),
+            row: csv::StringRecord::from(vec!["12", "y"]).into(),
         };
         r.encode(pos, &f, Original::Record(&row), &mut buf);
         assert_eq!(
@@ -893,12 +959,12 @@ mod tests {
         let rows = [
             Record::Row {
                 headers: headers.clone(),
-                row: csv::StringRecord::from(vec!["1", "q\"", "3", ""]),
+                row: csv::StringRecord::from(vec!["1", "q\"", "3", ""]).into(),
             },
             // Narrower than the header: cannot come from the decoder, still written right.
             Record::Row {
                 headers: headers.clone(),
-                row: csv::StringRecord::from(vec!["1"]),
+                row: csv::StringRecord::from(vec!["1"]).into(),
             },
         ];
         // Prepared keys that match the header, that do not, and none.

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
-use super::{Item, Position, Raw};
+use super::{CsvRow, Item, Position, Raw};
 use crate::mapping::Format;
-use crate::record::Headers;
+use crate::record::{Chunk, Headers};
 
 /// Produces batches of items from an input.
 pub trait ItemReader: Send {
@@ -25,6 +25,8 @@ pub trait ItemReader: Send {
     }
     /// Bytes of input consumed so far (for progress).
     fn bytes_read(&self) -> u64;
+    /// Take back a chunk of an earlier batch whose rows are all done with, to read into again.
+    fn reuse(&mut self, _chunk: Chunk) {}
 }
 
 /// A problem that stops the run before any record is read.
@@ -75,8 +77,19 @@ struct CsvItems {
     short: Arc<AtomicBool>,
     row: u64,
     done: bool,
-    /// Bytes and fields of the last row read.
+    /// The row being read: reused, its fields are copied into the batch's chunk.
+    scratch: csv::ByteRecord,
+    /// The buffers of a chunk given back, to fill again.
+    spare: Option<(Vec<u8>, Vec<usize>)>,
+    /// Bytes and fields of the last batch, to size the next one.
     last_size: (usize, usize),
+}
+
+/// A batch's entry before its chunk is complete.
+enum Pending {
+    /// Fields `first..first + len` of the chunk.
+    Row(Position, usize, usize),
+    Broken(Item),
 }
 
 impl CsvItems {
@@ -107,9 +120,10 @@ impl CsvItems {
             }
             names.push(name.to_owned());
         }
-        let last_size = (1024, names.len().max(1));
         Ok(CsvItems {
-            last_size,
+            scratch: csv::ByteRecord::new(),
+            spare: None,
+            last_size: (64 * 1024, 1024 * names.len().max(1)),
             rdr,
             headers: Arc::new(Headers::new(names)),
             short,
@@ -120,30 +134,42 @@ impl CsvItems {
 }
 
 impl ItemReader for CsvItems {
+    /// The rows of a batch are copied one after another into one [`Chunk`] that they share:
+    /// no allocation per row (the csv parser fills a reused record), and the text is checked as
+    /// UTF-8 once per chunk.
     fn next_batch(&mut self, batch: &mut Vec<Item>, max: usize) -> io::Result<bool> {
         if self.done {
             return Ok(false);
         }
-        let start = batch.len();
-        while batch.len() - start < max {
-            // Sized like the previous row, so the parser does not grow it field by field.
-            let mut rec = csv::ByteRecord::with_capacity(self.last_size.0, self.last_size.1);
-            match self.rdr.read_byte_record(&mut rec) {
+        let (mut bytes, mut ends) = self.spare.take().unwrap_or_default();
+        bytes.clear();
+        ends.clear();
+        bytes.reserve(self.last_size.0);
+        ends.reserve(self.last_size.1);
+        let mut pending = Vec::with_capacity(max.min(4096));
+        let mut more = true;
+        while pending.len() < max {
+            match self.rdr.read_byte_record(&mut self.scratch) {
                 Ok(true) => {
                     self.row += 1;
-                    self.last_size = (rec.as_slice().len().max(64) * 2, rec.len().max(1));
-                    let line = rec.position().map_or(0, |p| p.line());
-                    batch.push(Item {
-                        pos: Position {
-                            row: self.row,
-                            line,
-                        },
-                        raw: Raw::Csv(rec),
-                    });
+                    let line = self.scratch.position().map_or(0, |p| p.line());
+                    let first = ends.len();
+                    let mut end = bytes.len();
+                    bytes.extend_from_slice(self.scratch.as_slice());
+                    for f in &self.scratch {
+                        end += f.len();
+                        ends.push(end);
+                    }
+                    let pos = Position {
+                        row: self.row,
+                        line,
+                    };
+                    pending.push(Pending::Row(pos, first, self.scratch.len()));
                 }
                 Ok(false) => {
                     self.done = true;
-                    return Ok(batch.len() > start);
+                    more = false;
+                    break;
                 }
                 Err(e) => match e.kind() {
                     csv::ErrorKind::Io(_) => {
@@ -157,7 +183,7 @@ impl ItemReader for CsvItems {
                         // other error as a rejected row rather than stopping.
                         self.row += 1;
                         let line = e.position().map_or(0, |p| p.line());
-                        batch.push(Item {
+                        pending.push(Pending::Broken(Item {
                             pos: Position {
                                 row: self.row,
                                 line,
@@ -167,7 +193,7 @@ impl ItemReader for CsvItems {
                                 message: e.to_string(),
                                 text: String::new(),
                             },
-                        });
+                        }));
                     }
                 },
             }
@@ -175,11 +201,30 @@ impl ItemReader for CsvItems {
                 break;
             }
         }
-        Ok(true)
+        // The next chunk is sized like this one, with some room: growing it means copying it.
+        self.last_size = (bytes.len().max(1024) * 9 / 8, ends.len().max(16) * 9 / 8);
+        let any = !pending.is_empty();
+        let chunk = Arc::new(Chunk::new(bytes, ends));
+        batch.extend(pending.into_iter().map(|p| match p {
+            Pending::Row(pos, first, len) => Item {
+                pos,
+                raw: Raw::Csv(CsvRow {
+                    chunk: chunk.clone(),
+                    first,
+                    len,
+                }),
+            },
+            Pending::Broken(item) => item,
+        }));
+        Ok(more || any)
     }
 
     fn headers(&self) -> Option<&Arc<Headers>> {
         Some(&self.headers)
+    }
+
+    fn reuse(&mut self, chunk: Chunk) {
+        self.spare = Some(chunk.into_buffers());
     }
 
     fn bytes_read(&self) -> u64 {
@@ -315,6 +360,37 @@ mod tests {
         assert_eq!(
             r.headers().unwrap().names(),
             &["a".to_owned(), "b".to_owned()]
+        );
+    }
+
+    #[test]
+    fn csv_rows_of_a_batch_share_a_chunk() {
+        let mut r = open(
+            Box::new(&b"a,b\n1,\"x\ny\"\n,\n4\n\"\xc3\",\"\xa9\"\n5,\xe2\x82\xac\n"[..]),
+            Format::Csv,
+            None,
+        )
+        .unwrap();
+        let headers = r.headers().cloned();
+        let mut items = Vec::new();
+        while r.next_batch(&mut items, 10).unwrap() {}
+        let got: Vec<_> = items
+            .into_iter()
+            .map(|i| {
+                super::super::decode(i.raw, Format::Csv, headers.as_ref())
+                    .map(|rec| Value::Object(rec.to_object()))
+                    .map_err(|e| e.reason)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                Ok(serde_json::json!({"a": "1", "b": "x\ny"})),
+                Ok(serde_json::json!({"a": "", "b": ""})),
+                Err("malformed_row"),
+                Err("invalid_utf8"),
+                Ok(serde_json::json!({"a": "5", "b": "€"})),
+            ]
         );
     }
 

@@ -54,7 +54,11 @@ impl Transform for RegexReplace {
     }
     fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
         edit_str(v, "regex_replace", &|s| {
-            if self.first_only {
+            // Most texts do not match: asking only whether one does is several times cheaper
+            // than the search for capture groups that `replace` starts with.
+            if !self.re.is_match(s) {
+                s.into()
+            } else if self.first_only {
                 self.re.replace(s, self.with.as_str())
             } else {
                 self.re.replace_all(s, self.with.as_str())
