@@ -544,11 +544,18 @@ impl Plan {
         rec: &Record,
         mut trace: Option<&mut Vec<FieldTrace>>,
     ) -> Result<Output<'p>, Failure> {
-        let mut out = Vec::with_capacity(self.fields.len() + 4);
+        let mut out: Vec<(Cow<'p, str>, Value)> = Vec::with_capacity(self.fields.len() + 4);
         let mut template_ctx: Option<Value> = None;
         for f in &self.fields {
-            let result = match trace.as_deref_mut() {
-                None => self.field(f, rec, &mut template_ctx, None),
+            // Each value is computed where it ends up, at the end of `out`: a `Value` is 72 bytes,
+            // and moving it from step to result to output cost more than many steps.
+            let key = f.name.as_deref().unwrap_or_default();
+            out.push((Cow::Borrowed(key), Value::Null));
+            let Some((_, slot)) = out.last_mut() else {
+                continue;
+            };
+            let present = match trace.as_deref_mut() {
+                None => self.field(f, rec, &mut template_ctx, None, slot),
                 Some(tr) => {
                     let mut t = FieldTrace {
                         field: f.label().to_owned(),
@@ -557,41 +564,38 @@ impl Plan {
                         steps: Vec::new(),
                         outcome: String::new(),
                     };
-                    let result = self.field(f, rec, &mut template_ctx, Some(&mut t));
-                    t.outcome = match &result {
-                        Ok(FieldResult::Skipped) => "skipped: the `when` condition is false".into(),
-                        Ok(FieldResult::Value(Value::Null)) => {
-                            "missing: left out of the output".into()
-                        }
-                        Ok(FieldResult::Value(v)) => format!("= {}", show(v)),
+                    let present = self.field(f, rec, &mut template_ctx, Some(&mut t), slot);
+                    t.outcome = match &present {
+                        Ok(false) => "skipped: the `when` condition is false".into(),
+                        Ok(true) if slot.is_null() => "missing: left out of the output".into(),
+                        Ok(true) => format!("= {}", show(slot)),
                         Err(e) => format!("REJECTED: {} ({})", e.message, e.reason),
                     };
                     tr.push(t);
-                    result
+                    present
                 }
-            };
-            match result? {
-                FieldResult::Skipped => {}
-                FieldResult::Value(v) => match &f.name {
-                    Some(n) => out.push((Cow::Borrowed(n.as_str()), v)),
-                    None => match v {
-                        Value::Object(m) => {
-                            out.extend(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)))
-                        }
-                        Value::Null => {}
-                        other => {
-                            return Err(Failure {
-                                field: f.label().into(),
-                                rule: "spread".into(),
-                                reason: "wrong_type".into(),
-                                message: format!(
-                                    "`spread` needs an object, got {}",
-                                    crate::transform::kind(&other)
-                                ),
-                            });
-                        }
-                    },
-                },
+            }?;
+            if !present {
+                out.pop();
+            } else if f.name.is_none() {
+                // `spread: true`: the object's fields take the place of the value.
+                match out.pop().map(|(_, v)| v) {
+                    Some(Value::Object(m)) => {
+                        out.extend(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)))
+                    }
+                    Some(Value::Null) | None => {}
+                    Some(other) => {
+                        return Err(Failure {
+                            field: f.label().into(),
+                            rule: "spread".into(),
+                            reason: "wrong_type".into(),
+                            message: format!(
+                                "`spread` needs an object, got {}",
+                                crate::transform::kind(&other)
+                            ),
+                        });
+                    }
+                }
             }
         }
         if let Some(x) = &self.extras {
@@ -600,63 +604,47 @@ impl Plan {
         Ok(Output { fields: out })
     }
 
+    /// Compute field `f` into `v` (null on entry). `Ok(false)`: the field is skipped (`when`).
     fn field(
         &self,
         f: &FieldPlan,
         rec: &Record,
         template_ctx: &mut Option<Value>,
         mut trace: Option<&mut FieldTrace>,
-    ) -> Result<FieldResult, Failure> {
+        v: &mut Value,
+    ) -> Result<bool, Failure> {
         if let Some(c) = &f.when
             && !eval(c, rec)
         {
-            return Ok(FieldResult::Skipped);
+            return Ok(false);
         }
-        let (mut v, source) = match &f.input {
-            Input::From(paths) => {
-                // The first path with a non-empty value, else the first path present.
-                let mut found: Option<(Cow<'_, Value>, &Path)> = None;
-                for (i, p) in paths.iter().enumerate() {
-                    let Some(v) = rec.get(p) else { continue };
-                    // Nothing comes after the last path: no need to know whether it is empty.
-                    if found.is_none() && i + 1 == paths.len() {
-                        found = Some((v, p));
-                        break;
-                    }
-                    let empty = is_empty(&v);
-                    if found.is_none() || !empty {
-                        found = Some((v, p));
-                    }
-                    if !empty {
-                        break;
-                    }
-                }
-                match found {
-                    Some((v, p)) => (v.into_owned(), Cow::Borrowed(p.as_str())),
-                    None => (
-                        Value::Null,
-                        Cow::Borrowed(paths.first().map_or("", |p| p.as_str())),
-                    ),
-                }
-            }
-            Input::List(paths) => (
-                Value::Array(
+        let source: Cow<'_, str> = match &f.input {
+            Input::From(paths) => Cow::Borrowed(
+                read_from(paths, rec, v)
+                    .or(paths.first())
+                    .map_or("", |p| p.as_str()),
+            ),
+            Input::List(paths) => {
+                *v = Value::Array(
                     paths
                         .iter()
                         .map(|p| rec.get(p).map_or(Value::Null, Cow::into_owned))
                         .collect(),
-                ),
-                "collect".into(),
-            ),
-            Input::Named(list) => (
-                Value::Object(
+                );
+                "collect".into()
+            }
+            Input::Named(list) => {
+                *v = Value::Object(
                     list.iter()
                         .map(|(k, p)| (k.clone(), rec.get(p).map_or(Value::Null, Cow::into_owned)))
                         .collect(),
-                ),
-                "collect".into(),
-            ),
-            Input::Const(v) => (v.clone(), "value".into()),
+                );
+                "collect".into()
+            }
+            Input::Const(c) => {
+                *v = c.clone();
+                "value".into()
+            }
             Input::Template(name) => {
                 let ctx = template_ctx.get_or_insert_with(|| {
                     serde_json::json!({
@@ -666,7 +654,7 @@ impl Plan {
                     })
                 });
                 match self.templates.render(name, ctx) {
-                    Ok(s) => (Value::String(s), "template".into()),
+                    Ok(s) => *v = Value::String(s),
                     Err(e) => {
                         return Err(Failure {
                             field: f.label().into(),
@@ -676,13 +664,14 @@ impl Plan {
                         });
                     }
                 }
+                "template".into()
             }
-            Input::Nothing => (Value::Null, "default".into()),
+            Input::Nothing => "default".into(),
         };
         if let Some(d) = &f.default
-            && is_empty(&v)
+            && is_empty(v)
         {
-            v = d.clone();
+            *v = d.clone();
         }
         if let Some(t) = trace.as_deref_mut() {
             t.source = match &f.input {
@@ -696,7 +685,7 @@ impl Plan {
                 OnError::Keep => Some(v.clone()),
                 _ => None,
             };
-            match s.run.apply_mut(&mut v) {
+            match s.run.apply_mut(v) {
                 Ok(()) => {
                     if let Some(t) = trace.as_deref_mut() {
                         t.steps.push((s.rule.to_owned(), Ok(v.clone())));
@@ -706,7 +695,7 @@ impl Plan {
                     if let Some(t) = trace.as_deref_mut() {
                         t.steps.push((s.rule.to_owned(), Err(e.clone())));
                     }
-                    v = match f.on_error {
+                    *v = match f.on_error {
                         OnError::Reject => {
                             return Err(Failure {
                                 field: f.label().into(),
@@ -724,7 +713,7 @@ impl Plan {
                 }
             }
         }
-        if f.required && is_empty(&v) {
+        if f.required && is_empty(v) {
             return Err(Failure {
                 field: f.label().into(),
                 rule: "required".into(),
@@ -732,7 +721,7 @@ impl Plan {
                 message: format!("{} is required but its value is empty", f.label()),
             });
         }
-        Ok(FieldResult::Value(v))
+        Ok(true)
     }
 
     fn extras<'p>(
@@ -843,9 +832,27 @@ impl Plan {
     }
 }
 
-enum FieldResult {
-    Skipped,
-    Value(Value),
+/// Put the value of the first of `paths` that has a non-empty one into `v`, else of the first
+/// present one; the path it came from. `v` stays null when none is present.
+fn read_from<'a>(paths: &'a [Path], rec: &Record, v: &mut Value) -> Option<&'a Path> {
+    // The usual `from: column`: the value goes straight into `v`.
+    if let [p] = paths {
+        return rec.get_into(p, v).then_some(p);
+    }
+    let mut found: Option<(Cow<'_, Value>, &Path)> = None;
+    for p in paths {
+        let Some(x) = rec.get(p) else { continue };
+        let empty = is_empty(&x);
+        if found.is_none() || !empty {
+            found = Some((x, p));
+        }
+        if !empty {
+            break;
+        }
+    }
+    let (x, p) = found?;
+    *v = x.into_owned();
+    Some(p)
 }
 
 fn eval(c: &Cond, rec: &Record) -> bool {
