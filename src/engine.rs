@@ -573,17 +573,35 @@ put a `when` on each earlier one",
         rec: &Record,
         mut trace: Option<&mut Vec<FieldTrace>>,
     ) -> Result<Output<'p>, Failure> {
-        let mut out = Vec::with_capacity(self.fields.len() + 4);
+        let mut out: Vec<(Cow<'p, str>, Value)> = Vec::with_capacity(self.fields.len() + 4);
         let mut template_ctx: Option<Value> = None;
         for f in &self.fields {
             // An alternative whose name an earlier field already gave is skipped.
-            let taken = f.repeats
+            if f.repeats
                 && f.name
                     .as_deref()
-                    .is_some_and(|n| out.iter().any(|(k, _)| k == n));
-            let result = match trace.as_deref_mut() {
-                None if taken => Ok(FieldResult::Taken),
-                None => self.field(f, rec, &mut template_ctx, None),
+                    .is_some_and(|n| out.iter().any(|(k, _)| k == n))
+            {
+                if let Some(tr) = trace.as_deref_mut() {
+                    tr.push(FieldTrace {
+                        field: f.label().to_owned(),
+                        source: String::new(),
+                        input: Value::Null,
+                        steps: Vec::new(),
+                        outcome: "skipped: an earlier alternative gave this field".into(),
+                    });
+                }
+                continue;
+            }
+            // Each value is computed where it ends up, at the end of `out`: a `Value` is 72 bytes,
+            // and moving it from step to result to output cost more than many steps.
+            let key = f.name.as_deref().unwrap_or_default();
+            out.push((Cow::Borrowed(key), Value::Null));
+            let Some((_, slot)) = out.last_mut() else {
+                continue;
+            };
+            let present = match trace.as_deref_mut() {
+                None => self.field(f, rec, &mut template_ctx, None, slot),
                 Some(tr) => {
                     let mut t = FieldTrace {
                         field: f.label().to_owned(),
@@ -592,48 +610,38 @@ put a `when` on each earlier one",
                         steps: Vec::new(),
                         outcome: String::new(),
                     };
-                    let result = if taken {
-                        Ok(FieldResult::Taken)
-                    } else {
-                        self.field(f, rec, &mut template_ctx, Some(&mut t))
-                    };
-                    t.outcome = match &result {
-                        Ok(FieldResult::Skipped) => "skipped: the `when` condition is false".into(),
-                        Ok(FieldResult::Taken) => {
-                            "skipped: an earlier alternative gave this field".into()
-                        }
-                        Ok(FieldResult::Value(Value::Null)) => {
-                            "missing: left out of the output".into()
-                        }
-                        Ok(FieldResult::Value(v)) => format!("= {}", show(v)),
+                    let present = self.field(f, rec, &mut template_ctx, Some(&mut t), slot);
+                    t.outcome = match &present {
+                        Ok(false) => "skipped: the `when` condition is false".into(),
+                        Ok(true) if slot.is_null() => "missing: left out of the output".into(),
+                        Ok(true) => format!("= {}", show(slot)),
                         Err(e) => format!("REJECTED: {} ({})", e.message, e.reason),
                     };
                     tr.push(t);
-                    result
+                    present
                 }
-            };
-            match result? {
-                FieldResult::Skipped | FieldResult::Taken => {}
-                FieldResult::Value(v) => match &f.name {
-                    Some(n) => out.push((Cow::Borrowed(n.as_str()), v)),
-                    None => match v {
-                        Value::Object(m) => {
-                            out.extend(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)))
-                        }
-                        Value::Null => {}
-                        other => {
-                            return Err(Failure {
-                                field: f.label().into(),
-                                rule: "spread".into(),
-                                reason: "wrong_type".into(),
-                                message: format!(
-                                    "`spread` needs an object, got {}",
-                                    crate::transform::kind(&other)
-                                ),
-                            });
-                        }
-                    },
-                },
+            }?;
+            if !present {
+                out.pop();
+            } else if f.name.is_none() {
+                // `spread: true`: the object's fields take the place of the value.
+                match out.pop().map(|(_, v)| v) {
+                    Some(Value::Object(m)) => {
+                        out.extend(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)))
+                    }
+                    Some(Value::Null) | None => {}
+                    Some(other) => {
+                        return Err(Failure {
+                            field: f.label().into(),
+                            rule: "spread".into(),
+                            reason: "wrong_type".into(),
+                            message: format!(
+                                "`spread` needs an object, got {}",
+                                crate::transform::kind(&other)
+                            ),
+                        });
+                    }
+                }
             }
         }
         if let Some(x) = &self.extras {
@@ -642,63 +650,47 @@ put a `when` on each earlier one",
         Ok(Output { fields: out })
     }
 
+    /// Compute field `f` into `v` (null on entry). `Ok(false)`: the field is skipped (`when`).
     fn field(
         &self,
         f: &FieldPlan,
         rec: &Record,
         template_ctx: &mut Option<Value>,
         mut trace: Option<&mut FieldTrace>,
-    ) -> Result<FieldResult, Failure> {
+        v: &mut Value,
+    ) -> Result<bool, Failure> {
         if let Some(c) = &f.when
             && !eval(c, rec)
         {
-            return Ok(FieldResult::Skipped);
+            return Ok(false);
         }
-        let (mut v, source) = match &f.input {
-            Input::From(paths) => {
-                // The first path with a non-empty value, else the first path present.
-                let mut found: Option<(Cow<'_, Value>, &Path)> = None;
-                for (i, p) in paths.iter().enumerate() {
-                    let Some(v) = rec.get(p) else { continue };
-                    // Nothing comes after the last path: no need to know whether it is empty.
-                    if found.is_none() && i + 1 == paths.len() {
-                        found = Some((v, p));
-                        break;
-                    }
-                    let empty = is_empty(&v);
-                    if found.is_none() || !empty {
-                        found = Some((v, p));
-                    }
-                    if !empty {
-                        break;
-                    }
-                }
-                match found {
-                    Some((v, p)) => (v.into_owned(), Cow::Borrowed(p.as_str())),
-                    None => (
-                        Value::Null,
-                        Cow::Borrowed(paths.first().map_or("", |p| p.as_str())),
-                    ),
-                }
-            }
-            Input::List(paths) => (
-                Value::Array(
+        let source: Cow<'_, str> = match &f.input {
+            Input::From(paths) => Cow::Borrowed(
+                read_from(paths, rec, v)
+                    .or(paths.first())
+                    .map_or("", |p| p.as_str()),
+            ),
+            Input::List(paths) => {
+                *v = Value::Array(
                     paths
                         .iter()
                         .map(|p| rec.get(p).map_or(Value::Null, Cow::into_owned))
                         .collect(),
-                ),
-                "collect".into(),
-            ),
-            Input::Named(list) => (
-                Value::Object(
+                );
+                "collect".into()
+            }
+            Input::Named(list) => {
+                *v = Value::Object(
                     list.iter()
                         .map(|(k, p)| (k.clone(), rec.get(p).map_or(Value::Null, Cow::into_owned)))
                         .collect(),
-                ),
-                "collect".into(),
-            ),
-            Input::Const(v) => (v.clone(), "value".into()),
+                );
+                "collect".into()
+            }
+            Input::Const(c) => {
+                *v = c.clone();
+                "value".into()
+            }
             Input::Template(name) => {
                 let ctx = template_ctx.get_or_insert_with(|| {
                     serde_json::json!({
@@ -708,7 +700,7 @@ put a `when` on each earlier one",
                     })
                 });
                 match self.templates.render(name, ctx) {
-                    Ok(s) => (Value::String(s), "template".into()),
+                    Ok(s) => *v = Value::String(s),
                     Err(e) => {
                         return Err(Failure {
                             field: f.label().into(),
@@ -718,13 +710,14 @@ put a `when` on each earlier one",
                         });
                     }
                 }
+                "template".into()
             }
-            Input::Nothing => (Value::Null, "default".into()),
+            Input::Nothing => "default".into(),
         };
         if let Some(d) = &f.default
-            && is_empty(&v)
+            && is_empty(v)
         {
-            v = d.clone();
+            *v = d.clone();
         }
         if let Some(t) = trace.as_deref_mut() {
             t.source = match &f.input {
@@ -738,7 +731,7 @@ put a `when` on each earlier one",
                 OnError::Keep => Some(v.clone()),
                 _ => None,
             };
-            match s.run.apply_mut(&mut v) {
+            match s.run.apply_mut(v) {
                 Ok(()) => {
                     if let Some(t) = trace.as_deref_mut() {
                         t.steps.push((s.rule.to_owned(), Ok(v.clone())));
@@ -748,7 +741,7 @@ put a `when` on each earlier one",
                     if let Some(t) = trace.as_deref_mut() {
                         t.steps.push((s.rule.to_owned(), Err(e.clone())));
                     }
-                    v = match f.on_error {
+                    *v = match f.on_error {
                         OnError::Reject => {
                             return Err(Failure {
                                 field: f.label().into(),
@@ -766,7 +759,7 @@ put a `when` on each earlier one",
                 }
             }
         }
-        if f.required && is_empty(&v) {
+        if f.required && is_empty(v) {
             return Err(Failure {
                 field: f.label().into(),
                 rule: "required".into(),
@@ -774,7 +767,7 @@ put a `when` on each earlier one",
                 message: format!("{} is required but its value is empty", f.label()),
             });
         }
-        Ok(FieldResult::Value(v))
+        Ok(true)
     }
 
     fn extras<'p>(
@@ -885,11 +878,27 @@ put a `when` on each earlier one",
     }
 }
 
-enum FieldResult {
-    Skipped,
-    /// An earlier field of the same name (an alternative) already gave the value.
-    Taken,
-    Value(Value),
+/// Put the value of the first of `paths` that has a non-empty one into `v`, else of the first
+/// present one; the path it came from. `v` stays null when none is present.
+fn read_from<'a>(paths: &'a [Path], rec: &Record, v: &mut Value) -> Option<&'a Path> {
+    // The usual `from: column`: the value goes straight into `v`.
+    if let [p] = paths {
+        return rec.get_into(p, v).then_some(p);
+    }
+    let mut found: Option<(Cow<'_, Value>, &Path)> = None;
+    for p in paths {
+        let Some(x) = rec.get(p) else { continue };
+        let empty = is_empty(&x);
+        if found.is_none() || !empty {
+            found = Some((x, p));
+        }
+        if !empty {
+            break;
+        }
+    }
+    let (x, p) = found?;
+    *v = x.into_owned();
+    Some(p)
 }
 
 fn eval(c: &Cond, rec: &Record) -> bool {

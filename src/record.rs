@@ -366,6 +366,27 @@ impl Record {
         }
     }
 
+    /// Put the value at `path` into `v`; false (and `v` untouched) when there is none. For a
+    /// CSV row the text goes straight into `v`, without a value made and then moved there.
+    pub fn get_into(&self, path: &Path, v: &mut Value) -> bool {
+        match self {
+            Record::Row { headers, row } => match path.column(headers).and_then(|i| row.get(i)) {
+                Some(s) => {
+                    *v = Value::String(s.to_owned());
+                    true
+                }
+                None => false,
+            },
+            Record::Object(_) => match self.get(path) {
+                Some(x) => {
+                    *v = x.into_owned();
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
     /// The input field names, in input order.
     pub fn keys(&self) -> Vec<&str> {
         match self {
