@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use handlebars::Handlebars;
 use regex::Regex;
@@ -98,7 +97,7 @@ struct ExtrasPlan {
     steps: Vec<StepPlan>,
     /// For CSV rows: the (column, output name) pairs, computed once per header (keyed by its
     /// address), so names are not renamed again for every row.
-    columns: std::sync::OnceLock<(usize, Option<ExtraColumns>)>,
+    columns: std::sync::OnceLock<(u64, Option<ExtraColumns>)>,
 }
 
 /// The output of one record: fields in output order. Values may be null; the encoder applies the
@@ -777,7 +776,7 @@ put a `when` on each earlier one",
         out: &mut Vec<(Cow<'p, str>, Value)>,
     ) -> Result<(), Failure> {
         if let Record::Row { headers, row } = rec {
-            let key = Arc::as_ptr(headers) as usize;
+            let key = headers.id();
             let (k, cols) = x
                 .columns
                 .get_or_init(|| (key, self.extra_columns(x, headers)));

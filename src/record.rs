@@ -18,7 +18,12 @@ pub struct Headers {
     index: HashMap<String, usize>,
     /// Whether each column is the first of its name (a repeated name is read from its first).
     first: Vec<bool>,
+    /// Unique for the life of the process: caches key on it (an address can be reused once a
+    /// header is dropped, so it cannot tell two headers apart).
+    id: u64,
 }
+
+static NEXT_HEADERS_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Headers {
     /// Build from the header row. A repeated name keeps its first position (`duplicates()` lists
@@ -33,7 +38,12 @@ impl Headers {
             names,
             index,
             first,
+            id: NEXT_HEADERS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+    /// An id no other header of this process has.
+    pub fn id(&self) -> u64 {
+        self.id
     }
     pub fn names(&self) -> &[String] {
         &self.names
@@ -248,8 +258,8 @@ pub struct Path {
     raw: String,
     segs: Vec<Seg>,
     /// The column this path names in the CSV header it was last used with, keyed by the header's
-    /// address: a run has one header, so after the first row no lookup by name is needed.
-    column: std::sync::OnceLock<(usize, Option<usize>)>,
+    /// id: a run has one header, so after the first row no lookup by name is needed.
+    column: std::sync::OnceLock<(u64, Option<usize>)>,
 }
 
 impl PartialEq for Path {
@@ -304,7 +314,7 @@ impl Path {
 
     /// The position of this path's column in `headers`.
     pub fn column(&self, headers: &Arc<Headers>) -> Option<usize> {
-        let key = Arc::as_ptr(headers) as usize;
+        let key = headers.id();
         let (k, col) = *self
             .column
             .get_or_init(|| (key, headers.position(&self.raw)));
@@ -480,5 +490,22 @@ mod tests {
             json!("1")
         );
         assert_eq!(Value::Object(r.to_object()), json!({"a": "1", "b c": "2"}));
+    }
+
+    #[test]
+    fn a_path_used_with_one_header_then_another_reads_the_right_column() {
+        // A header freed and another allocated often share an address: the column cache must
+        // not mistake one for the other.
+        let p = Path::parse("phone").unwrap();
+        for round in 0..50 {
+            let names: Vec<String> = if round % 2 == 0 {
+                vec!["phone".into(), "x".into()]
+            } else {
+                vec!["x".into(), "y".into(), "phone".into()]
+            };
+            let col = names.iter().position(|n| n == "phone");
+            let h = Arc::new(Headers::new(names));
+            assert_eq!(p.column(&h), col, "round {round}");
+        }
     }
 }
