@@ -183,7 +183,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
     let in_format = opts
         .input_format
         .or_else(|| opts.input.format())
-        .unwrap_or(plan.source.format);
+        .unwrap_or(plan.source_format);
     // An explicit flag, then what the output file's name says (`-o leads.csv`), then the mapping.
     let out_format = opts
         .output_format
@@ -191,8 +191,13 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<Summary, RunError> {
         .or(plan.destination.format)
         .unwrap_or(Format::Jsonl);
     let (input, total) = open_input(&opts.input)?;
-    let mut reader = read::open(input, in_format, plan.source.delimiter)
-        .map_err(|e| RunError(format!("{}: {}", opts.input.describe(), e.0)))?;
+    let mut reader = read::open(
+        input,
+        in_format,
+        plan.source.delimiter,
+        plan.trailing_commas,
+    )
+    .map_err(|e| RunError(format!("{}: {}", opts.input.describe(), e.0)))?;
     let headers = reader.headers().cloned();
     if let Some(h) = &headers {
         let dup = h.duplicates();
@@ -507,7 +512,7 @@ fn work(w: &Shared<'_>, rx: &Receiver<Batch>, tx: &Sender<Done>) {
         for item in batch.items.drain(..) {
             d.read += 1;
             let pos = item.pos;
-            match codec::decode(item.raw, w.format, w.headers) {
+            match codec::decode(item.raw, w.format, w.headers, w.plan.trailing_commas) {
                 Err(e) => d.reject(w.renc, pos, &e.failure(), Original::Object(&e.original)),
                 Ok(rec) => match w
                     .plan

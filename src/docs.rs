@@ -56,6 +56,16 @@ pub fn mapping_schema() -> String {
     s
 }
 
+/// The JSON Schema of vendor profile files. `schemas/vendor-profile.schema.json` must equal this
+/// (a test checks it); regenerate with
+/// `cargo run -- schema --profile > schemas/vendor-profile.schema.json`.
+pub fn profile_schema() -> String {
+    let schema = schemars::schema_for!(crate::profile::Profile);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -70,28 +80,47 @@ mod tests {
     }
 
     #[test]
-    fn every_mapping_in_the_repo_validates_against_the_schema() {
-        let schema: serde_json::Value =
-            serde_json::from_str(&super::mapping_schema()).expect("schema is JSON");
+    fn schemas_vendor_profile_schema_json_is_current() {
+        let want = super::profile_schema();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/vendor-profile.schema.json"
+        );
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "schemas/vendor-profile.schema.json is stale: run `cargo run -- schema --profile > schemas/vendor-profile.schema.json`"
+        );
+    }
+
+    fn check_files(schema: &str, files: &[std::path::PathBuf]) {
+        let schema: serde_json::Value = serde_json::from_str(schema).expect("schema is JSON");
         let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
-        let mut n = 0;
-        for dir in ["examples", "bench"] {
-            for e in std::fs::read_dir(root.join(dir)).expect("mappings dir") {
-                let p = e.expect("entry").path();
-                let text = std::fs::read_to_string(&p).expect("read mapping");
-                let doc: serde_json::Value =
-                    serde_saphyr::from_str_with_options(&text, crate::mapping::yaml_options())
-                        .expect("yaml");
-                let errors: Vec<String> = validator
-                    .iter_errors(&doc)
-                    .map(|e| format!("{} at {}", e, e.instance_path()))
-                    .collect();
-                assert!(errors.is_empty(), "{}: {errors:#?}", p.display());
-                n += 1;
-            }
+        for p in files {
+            let text = std::fs::read_to_string(p).expect("read mapping");
+            let doc: serde_json::Value =
+                serde_saphyr::from_str_with_options(&text, crate::mapping::yaml_options())
+                    .expect("yaml");
+            let errors: Vec<String> = validator
+                .iter_errors(&doc)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{}: {errors:#?}", p.display());
         }
-        assert!(n >= 4);
+    }
+
+    #[test]
+    fn every_mapping_and_profile_in_the_repo_validates_against_its_schema() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+        let mappings = crate::review::mapping_files(std::slice::from_ref(&root));
+        assert!(mappings.len() >= 4, "{mappings:?}");
+        check_files(&super::mapping_schema(), &mappings);
+        let profiles: Vec<_> = std::fs::read_dir(root.join("vendors"))
+            .expect("mappings/vendors")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert!(profiles.len() >= 5, "{profiles:?}");
+        check_files(&super::profile_schema(), &profiles);
     }
 
     #[test]

@@ -22,15 +22,74 @@ use crate::transform::{CompileCtx, RuleError, Step, Transform, as_text, is_empty
 pub struct Plan {
     pub name: String,
     pub source: mapping::Source,
+    /// The input format (the mapping's, else its source profile's).
+    pub source_format: mapping::Format,
+    /// JSON input: a comma before a closing brace is accepted.
+    pub trailing_commas: bool,
     pub destination: mapping::Destination,
     pub rejects: mapping::Rejects,
+    /// The destination endpoint, when the flow names one.
+    pub wire: Option<crate::wire::Wire>,
+    /// The answer a sender gets (serve mode).
+    pub reply: Option<crate::wire::ReplyPlan>,
     fields: Vec<FieldPlan>,
     extras: Option<ExtrasPlan>,
     templates: Handlebars<'static>,
-    /// The environment variables the templates use, as the `env` object they see.
-    env: Value,
+    /// The environment variables the flow and its profiles use.
+    env: crate::env::Env,
+    /// `env` as the object templates see.
+    env_value: Value,
     /// Input fields read by some `from` or `collect` (not carried as extras).
     consumed: HashSet<String>,
+    /// Every input record must match this schema.
+    input_schema: Option<Schema>,
+    /// Every output record must match the endpoint's schema.
+    output_schema: Option<Schema>,
+    /// `now` for templates, when pinned (tests).
+    now: Option<String>,
+}
+
+/// A compiled JSON Schema and its name (for messages).
+pub struct Schema {
+    pub name: String,
+    /// The schema document (validate reads limits from it).
+    pub document: Value,
+    validator: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schema").field("name", &self.name).finish()
+    }
+}
+
+impl Schema {
+    pub fn new(name: String, document: Value, validator: jsonschema::Validator) -> Schema {
+        Schema {
+            name,
+            document,
+            validator,
+        }
+    }
+
+    /// The first way `instance` breaks the schema: (the field, what is wrong).
+    pub fn check(&self, instance: &Value) -> Option<(String, String)> {
+        let e = self.validator.iter_errors(instance).next()?;
+        let path = e.instance_path().to_string();
+        let mut field = path.trim_start_matches('/').replace('/', ".");
+        if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind() {
+            let name = crate::codec::scalar_text(property).into_owned();
+            field = if field.is_empty() {
+                name
+            } else {
+                format!("{field}.{name}")
+            };
+        }
+        if field.is_empty() {
+            field = "(record)".to_owned();
+        }
+        Some((field, e.to_string()))
+    }
 }
 
 #[derive(Debug)]
@@ -45,6 +104,30 @@ struct FieldPlan {
     on_error: OnError,
     /// An earlier field has the same name (alternatives): skip this one once that one gave a value.
     repeats: bool,
+    /// Where the field is in the mapping file (line, column).
+    loc: (usize, usize),
+    /// What the field is, from the mapping (shown when a required value is missing).
+    description: Option<String>,
+}
+
+/// What `validate` needs to know about a compiled field.
+pub struct FieldView<'p> {
+    /// None for `spread: true`.
+    pub name: Option<&'p str>,
+    /// Line and column in the mapping file.
+    pub loc: (usize, usize),
+    /// The field has a `when` condition.
+    pub conditional: bool,
+    /// The constant, when the field is a `value`.
+    pub constant: Option<&'p Value>,
+    /// The input paths of `from` (fallbacks in order).
+    pub from: Vec<&'p str>,
+    /// The field is a template.
+    pub template: bool,
+    pub default: Option<&'p Value>,
+    pub on_error: OnError,
+    pub required: bool,
+    pub steps: Vec<(&'static str, &'p dyn Transform)>,
 }
 
 impl FieldPlan {
@@ -69,8 +152,9 @@ enum Input {
     Nothing,
 }
 
+/// A compiled condition.
 #[derive(Debug)]
-enum Cond {
+pub enum Cond {
     Test { path: Path, tests: Vec<Test> },
     All(Vec<Cond>),
     Any(Vec<Cond>),
@@ -78,7 +162,7 @@ enum Cond {
 }
 
 #[derive(Debug)]
-enum Test {
+pub enum Test {
     Equals(Value),
     NotEquals(Value),
     OneOf(Vec<Value>),
@@ -153,28 +237,59 @@ pub struct FieldTrace {
 }
 
 /// Options for compiling.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct CompileOptions {
-    /// Refuse the mapping when a template uses an environment variable that is not set (true for
-    /// running; `validate` checks the mapping without the environment).
-    pub require_env: bool,
+    /// Where environment variables come from: the process (running; a missing one refuses the
+    /// mapping), leniently (`validate`), or the declared examples (`test`).
+    pub env: crate::env::EnvMode,
+    /// Pin `now` (RFC 3339) for templates, so snapshots are stable.
+    pub now: Option<String>,
 }
 
-impl Default for CompileOptions {
-    fn default() -> Self {
-        CompileOptions { require_env: true }
+impl CompileOptions {
+    /// The options `fieldmap test` uses: examples for variables, `now` pinned.
+    pub fn for_tests() -> CompileOptions {
+        CompileOptions {
+            env: crate::env::EnvMode::Examples,
+            now: Some(TEST_NOW.into()),
+        }
     }
 }
 
-/// Collects compile errors so the user sees all of them at once.
+/// The `now` of `fieldmap test`.
+pub const TEST_NOW: &str = "2001-02-03T04:05:06Z";
+
+/// Collects compile errors so the user sees all of them at once, located in one file.
 struct Errors<'a> {
-    loaded: &'a Loaded,
+    path: &'a std::path::Path,
+    text: &'a str,
     list: Vec<MappingError>,
 }
 
 impl Errors<'_> {
     fn at(&mut self, loc: &serde_saphyr::Location, msg: impl Into<String>) {
-        self.list.push(self.loaded.error_at(loc, msg));
+        self.list.push(MappingError::at(
+            self.path,
+            self.text,
+            loc.line() as usize,
+            loc.column() as usize,
+            msg.into(),
+        ));
+    }
+}
+
+/// Compile a condition that has no place in a mapping file (a vendor profile's answer rule).
+pub fn compile_condition(c: &Condition) -> Result<Cond, String> {
+    let mut errs = Errors {
+        path: std::path::Path::new(""),
+        text: "",
+        list: Vec::new(),
+    };
+    let cond = compile_cond(c, &serde_saphyr::Location::UNKNOWN, &mut errs);
+    match (cond, errs.list.first()) {
+        (Some(c), None) => Ok(c),
+        (_, Some(e)) => Err(e.message.clone()),
+        (None, None) => Err("empty condition".into()),
     }
 }
 
@@ -280,14 +395,6 @@ fn compile_cond(
     }
 }
 
-/// The environment variables a template refers to as `env.NAME`.
-fn env_refs(template: &str) -> Vec<String> {
-    let re = Regex::new(r"\benv\.([A-Za-z_][A-Za-z0-9_]*)").expect("static pattern");
-    re.captures_iter(template)
-        .map(|c| c[1].to_owned())
-        .collect()
-}
-
 impl Plan {
     /// Compile a loaded mapping. Every problem found is returned, each located in the file.
     pub fn compile(loaded: &Loaded, opts: CompileOptions) -> Result<Plan, Vec<MappingError>> {
@@ -295,12 +402,13 @@ impl Plan {
         let base_dir = loaded.path.parent().unwrap_or(std::path::Path::new("."));
         let cx = CompileCtx { base_dir };
         let mut errs = Errors {
-            loaded,
+            path: &loaded.path,
+            text: &loaded.text,
             list: Vec::new(),
         };
         let mut templates = Handlebars::new();
         templates.register_escape_fn(handlebars::no_escape);
-        let mut env = Map::new();
+        let mut env_used: Vec<(String, serde_saphyr::Location)> = Vec::new();
         let mut consumed = HashSet::new();
         let mut names: Vec<(String, serde_saphyr::Location, bool)> = Vec::new();
         let mut fields = Vec::with_capacity(m.fields.len());
@@ -409,19 +517,8 @@ put a `when` on each earlier one",
                 if let Err(e) = templates.register_template_string(&tname, &t.value) {
                     errs.at(&t.referenced, format!("bad template: {e}"));
                 }
-                for var in env_refs(&t.value) {
-                    match std::env::var(&var) {
-                        Ok(val) => {
-                            env.insert(var, Value::String(val));
-                        }
-                        Err(_) if opts.require_env => errs.at(
-                            &t.referenced,
-                            format!("environment variable `{var}` is not set"),
-                        ),
-                        Err(_) => {
-                            env.insert(var, Value::String(String::new()));
-                        }
-                    }
+                for var in crate::env::refs(&t.value) {
+                    env_used.push((var, t.referenced));
                 }
                 Input::Template(tname)
             } else {
@@ -450,6 +547,8 @@ put a `when` on each earlier one",
                 default: field.default.clone(),
                 when,
                 on_error: field.on_error,
+                loc: (loc.line() as usize, loc.column() as usize),
+                description: field.description.clone(),
             });
         }
 
@@ -464,19 +563,31 @@ put a `when` on each earlier one",
             _ => None,
         };
 
+        let linked = crate::link::link(loaded, &opts, &env_used, &mut errs.list);
         if !errs.list.is_empty() {
             return Err(errs.list);
         }
+        let Some(linked) = linked else {
+            return Err(errs.list);
+        };
         Ok(Plan {
             name: m.name.clone(),
             source: m.source.clone(),
+            source_format: linked.source_format,
+            trailing_commas: linked.trailing_commas,
             destination: m.destination.clone(),
             rejects: m.rejects.clone(),
+            wire: linked.wire,
+            reply: linked.reply,
             fields,
             extras,
             templates,
-            env: Value::Object(env),
+            env_value: Value::Object(linked.env.values().clone()),
+            env: linked.env,
             consumed,
+            input_schema: linked.input_schema,
+            output_schema: linked.output_schema,
+            now: opts.now.clone(),
         })
     }
 
@@ -542,17 +653,70 @@ put a `when` on each earlier one",
     /// Replace the values of the environment variables the mapping uses (tokens, API keys) in
     /// `text` by `[env.NAME]`, for anything shown to people (explain, messages).
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        if let Value::Object(env) = &self.env {
-            for (name, v) in env {
-                if let Value::String(secret) = v
-                    && secret.len() >= 4
-                {
-                    out = out.replace(secret.as_str(), &format!("[env.{name}]"));
-                }
-            }
-        }
-        out
+        self.env.redact(text)
+    }
+
+    /// The fields, for static checks.
+    pub fn field_views(&self) -> Vec<FieldView<'_>> {
+        self.fields
+            .iter()
+            .map(|f| FieldView {
+                name: f.name.as_deref(),
+                loc: f.loc,
+                conditional: f.when.is_some(),
+                constant: match &f.input {
+                    Input::Const(v) => Some(v),
+                    _ => None,
+                },
+                from: match &f.input {
+                    Input::From(p) => p.iter().map(|p| p.as_str()).collect(),
+                    _ => Vec::new(),
+                },
+                template: matches!(f.input, Input::Template(_)),
+                default: f.default.as_ref(),
+                on_error: f.on_error,
+                required: f.required,
+                steps: f.steps.iter().map(|s| (s.rule, &*s.run)).collect(),
+            })
+            .collect()
+    }
+
+    /// The schema every input record is checked against.
+    pub fn input_schema(&self) -> Option<&Schema> {
+        self.input_schema.as_ref()
+    }
+
+    /// Whether the flow keeps extra input fields.
+    pub fn has_extras(&self) -> bool {
+        self.extras.is_some()
+    }
+
+    /// Whether the environment variable `name` is a secret (or undeclared).
+    pub fn env_is_secret(&self, name: &str) -> bool {
+        self.env.is_secret(name)
+    }
+
+    /// The environment variables as templates see them.
+    pub fn env_values(&self) -> &Map<String, Value> {
+        self.env.values()
+    }
+
+    /// The request that would deliver `out` to the destination endpoint (None without one).
+    pub fn request(&self, out: &Output<'_>) -> Option<crate::wire::Request> {
+        self.wire
+            .as_ref()
+            .map(|w| w.request(out, self.destination.nulls))
+    }
+
+    /// The answer the sender of `input` gets (None when the flow has no reply).
+    pub fn answer(
+        &self,
+        input: Option<&Record>,
+        result: Result<&Output<'_>, &Failure>,
+    ) -> Option<crate::wire::Answer> {
+        self.reply
+            .as_ref()
+            .map(|r| r.answer(input, result, self.env.values(), self.destination.nulls))
     }
 
     /// Transform one record.
@@ -572,6 +736,16 @@ put a `when` on each earlier one",
         rec: &Record,
         mut trace: Option<&mut Vec<FieldTrace>>,
     ) -> Result<Output<'p>, Failure> {
+        if let Some(schema) = &self.input_schema
+            && let Some((field, message)) = schema.check(&Value::Object(rec.to_object()))
+        {
+            return Err(Failure {
+                field,
+                rule: "schema".into(),
+                reason: "schema_violation".into(),
+                message: format!("the input does not match {}: {message}", schema.name),
+            });
+        }
         let mut out: Vec<(Cow<'p, str>, Value)> = Vec::with_capacity(self.fields.len() + 4);
         let mut template_ctx: Option<Value> = None;
         for f in &self.fields {
@@ -646,7 +820,18 @@ put a `when` on each earlier one",
         if let Some(x) = &self.extras {
             self.extras(x, rec, &mut out)?;
         }
-        Ok(Output { fields: out })
+        let out = Output { fields: out };
+        if let (Some(schema), Some(wire)) = (&self.output_schema, &self.wire)
+            && let Some((field, message)) = schema.check(&wire.as_instance(&out))
+        {
+            return Err(Failure {
+                field,
+                rule: "destination_schema".into(),
+                reason: "destination_schema".into(),
+                message: format!("the output does not match {}: {message}", schema.name),
+            });
+        }
+        Ok(out)
     }
 
     /// Compute field `f` into `v` (null on entry). `Ok(false)`: the field is skipped (`when`).
@@ -694,8 +879,8 @@ put a `when` on each earlier one",
                 let ctx = template_ctx.get_or_insert_with(|| {
                     serde_json::json!({
                         "in": Value::Object(rec.to_object()),
-                        "env": self.env,
-                        "now": jiff::Timestamp::now().to_string(),
+                        "env": self.env_value,
+                        "now": self.now.clone().unwrap_or_else(|| jiff::Timestamp::now().to_string()),
                     })
                 });
                 match self.templates.render(name, ctx) {
@@ -763,7 +948,10 @@ put a `when` on each earlier one",
                 field: f.label().into(),
                 rule: "required".into(),
                 reason: "missing".into(),
-                message: format!("{} is required but its value is empty", f.label()),
+                message: match &f.description {
+                    Some(d) => format!("{} is required but its value is empty ({d})", f.label()),
+                    None => format!("{} is required but its value is empty", f.label()),
+                },
             });
         }
         Ok(true)
@@ -900,7 +1088,8 @@ fn read_from<'a>(paths: &'a [Path], rec: &Record, v: &mut Value) -> Option<&'a P
     Some(p)
 }
 
-fn eval(c: &Cond, rec: &Record) -> bool {
+/// Whether the condition holds for `rec`.
+pub fn eval(c: &Cond, rec: &Record) -> bool {
     match c {
         Cond::All(v) => v.iter().all(|c| eval(c, rec)),
         Cond::Any(v) => v.iter().any(|c| eval(c, rec)),

@@ -30,7 +30,7 @@ fn render_unredacted(
 ) -> (String, bool) {
     let mut s = String::new();
     let _ = writeln!(s, "mapping {}: record at {pos}\n", plan.name);
-    let rec = match codec::decode(raw, format, headers) {
+    let rec = match codec::decode(raw, format, headers, plan.trailing_commas) {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(s, "REJECTED before mapping: {} ({})", e.message, e.reason);

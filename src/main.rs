@@ -72,8 +72,46 @@ enum Command {
         #[arg(long, value_parser = parse_format)]
         format: Option<Format>,
     },
-    /// Print the JSON Schema of mapping files (schemas/mapping.schema.json).
-    Schema,
+    /// Check mappings and vendor profiles without running them: the file format, rules and their
+    /// options, templates and the variables they use, regexes, vendor references, and each flow
+    /// against its destination endpoint (required fields produced, allowed values, length limits).
+    ///
+    /// Exit codes: 0 everything is valid; 1 something is wrong (each problem is printed with
+    /// file:line:column).
+    Validate {
+        /// Mapping and profile files, or directories to search (default: mappings/).
+        #[arg(default_value = "mappings")]
+        paths: Vec<PathBuf>,
+        /// Print warnings too (they do not change the exit code).
+        #[arg(short, long)]
+        warnings: bool,
+    },
+    /// Run every fixture of every flow (tests/fixtures/<flow>/) and compare what would go over
+    /// the wire with its snapshot (snapshots/<flow>__<fixture>.snap).
+    ///
+    /// Exit codes: 0 every snapshot matches; 1 a snapshot differs or is missing (a diff is
+    /// printed), or a mapping does not compile. `--update` writes the snapshots instead.
+    Test {
+        /// Flows, or directories of flows (default: mappings/).
+        #[arg(default_value = "mappings")]
+        paths: Vec<PathBuf>,
+        /// Write new and changed snapshots.
+        #[arg(long)]
+        update: bool,
+        /// Where fixtures are.
+        #[arg(long, default_value = "tests/fixtures")]
+        fixtures: PathBuf,
+        /// Where snapshots are.
+        #[arg(long, default_value = "snapshots")]
+        snapshots: PathBuf,
+    },
+    /// Print the JSON Schema of mapping files (schemas/mapping.schema.json), or with `--profile`
+    /// of vendor profiles (schemas/vendor-profile.schema.json).
+    Schema {
+        /// The schema of vendor profiles.
+        #[arg(long)]
+        profile: bool,
+    },
     /// List the transformation rules, or print their reference (`--markdown`).
     Rules {
         /// Print docs/rules.md.
@@ -162,16 +200,26 @@ fn main() -> ExitCode {
                 &plan,
                 &payload,
                 record,
-                format.unwrap_or(plan.source.format),
+                format.unwrap_or(plan.source_format),
             )
         }
-        Command::Schema => {
+        Command::Schema { profile } => {
             use std::io::Write;
-            let _ = std::io::stdout()
-                .lock()
-                .write_all(fieldmap::docs::mapping_schema().as_bytes());
+            let text = if profile {
+                fieldmap::docs::profile_schema()
+            } else {
+                fieldmap::docs::mapping_schema()
+            };
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
             ExitCode::SUCCESS
         }
+        Command::Validate { paths, warnings } => validate(&paths, warnings),
+        Command::Test {
+            paths,
+            update,
+            fixtures,
+            snapshots,
+        } => test(&paths, update, &fixtures, &snapshots),
         Command::Rules { markdown } => {
             use std::io::Write;
             let text = if markdown {
@@ -189,6 +237,119 @@ fn main() -> ExitCode {
     }
 }
 
+fn validate(paths: &[PathBuf], show_warnings: bool) -> ExitCode {
+    let report = fieldmap::validate::validate(paths);
+    for e in &report.errors {
+        eprintln!("error: {e}\n");
+    }
+    if show_warnings {
+        for w in &report.warnings {
+            eprintln!("warning: {w}\n");
+        }
+    }
+    let warn_note = if report.warnings.is_empty() || show_warnings {
+        String::new()
+    } else {
+        format!(
+            ", {} warning(s) (show them with --warnings)",
+            report.warnings.len()
+        )
+    };
+    if report.files == 0 {
+        eprintln!("fieldmap validate: no mapping or profile files found");
+        return ExitCode::from(EXIT_FATAL);
+    }
+    if report.errors.is_empty() {
+        eprintln!(
+            "fieldmap validate: {} mapping(s), {} profile(s): valid{warn_note}",
+            report.mappings, report.profiles
+        );
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "fieldmap validate: {} mapping(s), {} profile(s): {} error(s){warn_note}",
+            report.mappings,
+            report.profiles,
+            report.errors.len()
+        );
+        ExitCode::from(EXIT_FATAL)
+    }
+}
+
+fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> ExitCode {
+    use fieldmap::review::{self, Outcome};
+    let root = std::env::current_dir().unwrap_or_default();
+    let (flows, errors) = review::cases(paths, fixtures);
+    for e in &errors {
+        eprintln!("error: {e}\n");
+    }
+    let (mut same, mut changed, mut new, mut written, mut without) = (0, 0, 0, 0, 0);
+    for (plan, cases) in &flows {
+        if cases.is_empty() {
+            without += 1;
+            eprintln!(
+                "note: {} has no fixtures in {}",
+                plan.name,
+                fixtures.join(&plan.name).display()
+            );
+        }
+        for case in cases {
+            match review::check(plan, case, snapshots, &root, update) {
+                Ok(Outcome::Same) => same += 1,
+                Ok(Outcome::Written) => {
+                    written += 1;
+                    println!("written   {}", case.snapshot_name);
+                }
+                Ok(Outcome::New { body }) => {
+                    new += 1;
+                    println!(
+                        "NEW       {} ({}): no snapshot yet; it would be:\n{}",
+                        case.snapshot_name,
+                        review::describe(case, &root),
+                        body
+                    );
+                }
+                Ok(Outcome::Changed { diff }) => {
+                    changed += 1;
+                    println!(
+                        "CHANGED   {} ({}):\n{}",
+                        case.snapshot_name,
+                        review::describe(case, &root),
+                        diff
+                    );
+                }
+                Err(e) => {
+                    changed += 1;
+                    println!("ERROR     {}: {e}", case.fixture.display());
+                }
+            }
+        }
+    }
+    let flows_n = flows.len();
+    eprintln!(
+        "fieldmap test: {flows_n} flow(s), {} fixture(s): {same} same, {changed} changed, {new} new, {written} written{}{}",
+        same + changed + new + written,
+        if without > 0 {
+            format!(", {without} flow(s) without fixtures")
+        } else {
+            String::new()
+        },
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!(", {} mapping error(s)", errors.len())
+        },
+    );
+    if changed + new > 0 && !update {
+        eprintln!("review the differences; if they are intended, run `fieldmap test --update`");
+    }
+    if changed + new > 0 || !errors.is_empty() || flows_n == 0 {
+        ExitCode::from(EXIT_FATAL)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn explain(plan: &Plan, payload: &str, n: u64, format: Format) -> ExitCode {
     let input: Box<dyn std::io::Read + Send> = if payload == "-" {
         Box::new(std::io::stdin())
@@ -201,7 +362,12 @@ fn explain(plan: &Plan, payload: &str, n: u64, format: Format) -> ExitCode {
             }
         }
     };
-    let mut reader = match fieldmap::codec::read::open(input, format, plan.source.delimiter) {
+    let mut reader = match fieldmap::codec::read::open(
+        input,
+        format,
+        plan.source.delimiter,
+        plan.trailing_commas,
+    ) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("fieldmap: {payload}: {}", e.0);

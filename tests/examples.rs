@@ -1,74 +1,66 @@
-//! Every example mapping on every one of its fixtures, compared with the reviewed snapshots in
-//! `snapshots/`. A change to a mapping or a rule shows up as a snapshot diff; accept intended
-//! changes with `cargo insta review` (or `INSTA_UPDATE=always cargo test --test examples`).
+//! Every flow in `mappings/` on every one of its fixtures, compared through insta with the
+//! reviewed snapshots in `snapshots/`: the same cases and the same rendering as `fieldmap test`
+//! (one code path, `fieldmap::review`). A change to a flow, a profile or a rule shows up as a
+//! snapshot diff; accept intended changes with `fieldmap test --update` or `cargo insta review`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use fieldmap::engine::{CompileOptions, Plan};
-use fieldmap::mapping;
+use fieldmap::review;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The mappings that have fixtures: `mappings/examples/*.yaml` and the benchmark mapping.
-fn mappings() -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(root().join("mappings/examples"))
-        .expect("mappings/examples")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    out.push(root().join("mappings/bench/leads-to-chasedata.yaml"));
-    out.sort();
-    out
-}
-
-fn fixtures(name: &str) -> Vec<PathBuf> {
-    let dir = root().join("tests/fixtures").join(name);
-    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (every example mapping needs fixtures)",
-                dir.display()
-            )
-        })
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    out.sort();
-    out
-}
-
-fn rel(p: &Path) -> String {
-    p.strip_prefix(root()).unwrap_or(p).display().to_string()
-}
-
 #[test]
-fn example_mappings_match_their_snapshots() {
+fn every_flow_matches_its_snapshots() {
+    let (flows, errors) = review::cases(&[root().join("mappings")], &root().join("tests/fixtures"));
+    assert!(
+        errors.is_empty(),
+        "mappings that do not compile:\n{}",
+        errors.join("\n\n")
+    );
     let mut count = 0;
-    for m in mappings() {
-        let loaded = mapping::load(&m).unwrap_or_else(|e| panic!("{e}"));
-        let plan = Plan::compile(&loaded, CompileOptions::default())
-            .unwrap_or_else(|e| panic!("{}", e[0]));
-        let fx = fixtures(&plan.name);
-        assert!(fx.len() >= 3, "{}: at least three fixtures", plan.name);
-        for f in fx {
-            let input = std::fs::read(&f).expect("read fixture");
-            let body = fieldmap::review::render_fixture(&plan, &input, plan.source.format);
-            let name = format!(
-                "{}__{}",
-                plan.name,
-                f.file_stem().and_then(|s| s.to_str()).unwrap_or("fixture")
-            );
+    for (plan, cases) in &flows {
+        assert!(
+            cases.len() >= 3,
+            "{}: every flow needs at least three fixtures in tests/fixtures/{}/",
+            plan.name,
+            plan.name
+        );
+        for case in cases {
+            let input = std::fs::read(&case.fixture).expect("read fixture");
+            let body =
+                review::render_fixture(plan, &input, review::fixture_format(plan, &case.fixture));
             insta::with_settings!({
                 snapshot_path => root().join("snapshots"),
                 prepend_module_to_snapshot => false,
-                description => format!("{} on {}", rel(&m), rel(&f)),
+                description => review::describe(case, &root()),
                 omit_expression => true,
             }, {
-                insta::assert_snapshot!(name, body);
+                insta::assert_snapshot!(case.snapshot_name.clone(), body);
             });
             count += 1;
         }
     }
     assert!(count >= 15, "{count} fixtures");
+}
+
+#[test]
+fn snapshots_without_a_fixture_are_reported() {
+    // A renamed fixture or flow leaves its old snapshot behind, where nobody reviews it.
+    let (flows, _) = review::cases(&[root().join("mappings")], &root().join("tests/fixtures"));
+    let known: std::collections::HashSet<String> = flows
+        .iter()
+        .flat_map(|(_, cases)| cases.iter().map(|c| format!("{}.snap", c.snapshot_name)))
+        .collect();
+    let stale: Vec<String> = std::fs::read_dir(root().join("snapshots"))
+        .expect("snapshots/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".snap") && !known.contains(n))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "snapshots with no fixture (delete them): {stale:?}"
+    );
 }

@@ -99,10 +99,14 @@ impl DecodeError {
 }
 
 /// Decode one item of an input in `format`. `headers` is the CSV header.
+///
+/// `trailing_commas`: JSON with a comma before a closing `}` or `]` is read as if the comma
+/// were not there (see [`strip_trailing_commas`]).
 pub fn decode(
     item: Raw,
     format: Format,
     headers: Option<&Arc<Headers>>,
+    trailing_commas: bool,
 ) -> Result<Record, DecodeError> {
     match item {
         Raw::Csv(r) => {
@@ -136,7 +140,7 @@ pub fn decode(
                 }
             }
         }
-        Raw::Line(bytes) => decode_line(&bytes, format),
+        Raw::Line(bytes) => decode_line(&bytes, format, trailing_commas),
         Raw::Value(Value::Object(m)) => Ok(Record::Object(m)),
         Raw::Value(other) => Err(DecodeError {
             reason: "not_an_object",
@@ -158,7 +162,38 @@ pub fn decode(
     }
 }
 
-fn decode_line(bytes: &[u8], format: Format) -> Result<Record, DecodeError> {
+/// `bytes` with every comma that is followed (after whitespace) by `}` or `]` and is outside a
+/// string replaced by a space, so lines and columns stay where they were; None when there is no
+/// such comma. Vendors publish samples like `{"a": "1",}` (Delacon's call-end push).
+pub fn strip_trailing_commas(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b',' => {
+                let next = bytes[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+                if matches!(next, Some(b'}') | Some(b']')) {
+                    out.get_or_insert_with(|| bytes.to_vec())[i] = b' ';
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Record, DecodeError> {
     let text = || String::from_utf8_lossy(bytes).into_owned();
     match format {
         Format::Query | Format::Form => match query::parse(bytes) {
@@ -169,32 +204,39 @@ fn decode_line(bytes: &[u8], format: Format) -> Result<Record, DecodeError> {
                 original: raw_original(&text()),
             }),
         },
-        _ => match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(m)) => Ok(Record::Object(m)),
-            Ok(other) => Err(DecodeError {
-                reason: "not_an_object",
-                message: format!(
-                    "expected a JSON object, got {}",
-                    crate::transform::kind(&other)
-                ),
-                original: raw_original(&text()),
-            }),
-            Err(e) => {
-                let (reason, what) = if std::str::from_utf8(bytes).is_err() {
-                    (
-                        "invalid_utf8",
-                        "the line is not valid UTF-8 text".to_owned(),
-                    )
-                } else {
-                    ("invalid_json", format!("invalid JSON: {e}"))
-                };
-                Err(DecodeError {
-                    reason,
-                    message: what,
+        _ => {
+            match serde_json::from_slice::<Value>(bytes).or_else(|e| {
+                match strip_trailing_commas(bytes).filter(|_| trailing_commas) {
+                    Some(fixed) => serde_json::from_slice::<Value>(&fixed),
+                    None => Err(e),
+                }
+            }) {
+                Ok(Value::Object(m)) => Ok(Record::Object(m)),
+                Ok(other) => Err(DecodeError {
+                    reason: "not_an_object",
+                    message: format!(
+                        "expected a JSON object, got {}",
+                        crate::transform::kind(&other)
+                    ),
                     original: raw_original(&text()),
-                })
+                }),
+                Err(e) => {
+                    let (reason, what) = if std::str::from_utf8(bytes).is_err() {
+                        (
+                            "invalid_utf8",
+                            "the line is not valid UTF-8 text".to_owned(),
+                        )
+                    } else {
+                        ("invalid_json", format!("invalid JSON: {e}"))
+                    };
+                    Err(DecodeError {
+                        reason,
+                        message: what,
+                        original: raw_original(&text()),
+                    })
+                }
             }
-        },
+        }
     }
 }
 
@@ -805,18 +847,40 @@ mod tests {
     }
 
     #[test]
+    fn trailing_commas_are_dropped_outside_strings_only() {
+        let fixed = strip_trailing_commas(b"{\"a\": \"x,}\",\n \"b\": [1,2,],\n}").unwrap();
+        assert_eq!(
+            String::from_utf8(fixed).unwrap(),
+            "{\"a\": \"x,}\",\n \"b\": [1,2 ] \n}"
+        );
+        assert_eq!(strip_trailing_commas(b"{\"a\": \"\\\",}\"}"), None);
+        assert_eq!(strip_trailing_commas(b"{\"a\": 1}"), None);
+    }
+
+    #[test]
+    fn a_trailing_comma_is_invalid_json_unless_allowed() {
+        let line = b"{\"PLA_Call_Id\": \"1\",\n}".to_vec();
+        let e = decode(Raw::Line(line.clone()), Format::Json, None, false).unwrap_err();
+        assert_eq!(e.reason, "invalid_json");
+        let rec = decode(Raw::Line(line), Format::Json, None, true).unwrap();
+        assert_eq!(rec.to_object()["PLA_Call_Id"], json!("1"));
+    }
+
+    #[test]
     fn decode_csv_checks_width_and_utf8() {
         let h = Arc::new(Headers::new(vec!["a".into(), "b".into()]));
         let ok = decode(
             Raw::Csv(CsvRow::of_fields([&b"1"[..], b"2"])),
             Format::Csv,
             Some(&h),
+            false,
         );
         assert!(ok.is_ok());
         let e = decode(
             Raw::Csv(CsvRow::of_fields([&b"1"[..]])),
             Format::Csv,
             Some(&h),
+            false,
         )
         .unwrap_err();
         assert_eq!(
@@ -827,6 +891,7 @@ mod tests {
             Raw::Csv(CsvRow::of_fields([&b"ok"[..], b"\xff"])),
             Format::Csv,
             Some(&h),
+            false,
         )
         .unwrap_err();
         assert_eq!(e.reason, "invalid_utf8");
@@ -849,7 +914,7 @@ mod tests {
                         first: r * 2,
                         len: 2,
                     });
-                    decode(raw, Format::Csv, Some(&h)).map(|rec| rec.to_object())
+                    decode(raw, Format::Csv, Some(&h), false).map(|rec| rec.to_object())
                 })
                 .collect::<Vec<_>>()
         };
@@ -883,23 +948,23 @@ mod tests {
 
     #[test]
     fn decode_lines() {
-        assert!(decode(Raw::Line(b"{\"a\":1}".to_vec()), Format::Jsonl, None).is_ok());
+        assert!(decode(Raw::Line(b"{\"a\":1}".to_vec()), Format::Jsonl, None, false).is_ok());
         assert_eq!(
-            decode(Raw::Line(b"[1]".to_vec()), Format::Jsonl, None)
+            decode(Raw::Line(b"[1]".to_vec()), Format::Jsonl, None, false)
                 .unwrap_err()
                 .reason,
             "not_an_object"
         );
-        let e = decode(Raw::Line(b"{\"a\":".to_vec()), Format::Jsonl, None).unwrap_err();
+        let e = decode(Raw::Line(b"{\"a\":".to_vec()), Format::Jsonl, None, false).unwrap_err();
         assert_eq!(e.reason, "invalid_json");
         assert_eq!(Value::Object(e.original), json!({"_raw": "{\"a\":"}));
         assert_eq!(
-            decode(Raw::Line(b"\"\xff\"".to_vec()), Format::Jsonl, None)
+            decode(Raw::Line(b"\"\xff\"".to_vec()), Format::Jsonl, None, false)
                 .unwrap_err()
                 .reason,
             "invalid_utf8"
         );
-        assert!(decode(Raw::Line(b"a=1&b=2".to_vec()), Format::Query, None).is_ok());
+        assert!(decode(Raw::Line(b"a=1&b=2".to_vec()), Format::Query, None, false).is_ok());
     }
 
     #[test]

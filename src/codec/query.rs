@@ -79,6 +79,11 @@ pub fn push_pair(buf: &mut Vec<u8>, key: &str, value: &str, form: bool) {
     push_encoded(buf, value, form);
 }
 
+/// `s` percent-encoded as a query value (spaces as `%20`).
+pub fn encode_component(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, KEEP).to_string()
+}
+
 fn push_encoded(buf: &mut Vec<u8>, s: &str, form: bool) {
     if form && s.contains(' ') {
         for (i, part) in s.split(' ').enumerate() {

@@ -38,6 +38,7 @@ pub fn open(
     input: Box<dyn Read + Send>,
     format: Format,
     delimiter: Option<char>,
+    trailing_commas: bool,
 ) -> Result<Box<dyn ItemReader>, OpenError> {
     const BUF: usize = 256 * 1024;
     Ok(match format {
@@ -52,6 +53,7 @@ pub fn open(
         Format::Json => Box::new(JsonDoc {
             input: Some(input),
             bytes: 0,
+            trailing_commas,
         }),
     })
 }
@@ -289,6 +291,7 @@ impl ItemReader for Lines {
 struct JsonDoc {
     input: Option<Box<dyn Read + Send>>,
     bytes: u64,
+    trailing_commas: bool,
 }
 
 impl ItemReader for JsonDoc {
@@ -303,7 +306,16 @@ impl ItemReader for JsonDoc {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(false);
         }
-        match serde_json::from_slice::<Value>(body) {
+        let parsed =
+            serde_json::from_slice::<Value>(body).or_else(|e| match super::strip_trailing_commas(
+                body,
+            )
+            .filter(|_| self.trailing_commas)
+            {
+                Some(fixed) => serde_json::from_slice::<Value>(&fixed),
+                None => Err(e),
+            });
+        match parsed {
             Ok(Value::Array(items)) => {
                 for (i, v) in items.into_iter().enumerate() {
                     let row = i as u64 + 1;
@@ -345,7 +357,8 @@ mod tests {
     use super::*;
 
     fn all(format: Format, input: &'static [u8]) -> Vec<Item> {
-        let mut r = open(Box::new(input), format, None).unwrap_or_else(|e| panic!("{}", e.0));
+        let mut r =
+            open(Box::new(input), format, None, false).unwrap_or_else(|e| panic!("{}", e.0));
         let mut out = Vec::new();
         while r.next_batch(&mut out, 2).unwrap() {}
         out
@@ -356,7 +369,13 @@ mod tests {
         let items = all(Format::Csv, b"\xef\xbb\xbfa,b\n1,\"x\ny\"\n2,3\n4\n");
         let pos: Vec<_> = items.iter().map(|i| (i.pos.row, i.pos.line)).collect();
         assert_eq!(pos, vec![(1, 2), (2, 4), (3, 5)]);
-        let r = open(Box::new(&b"\xef\xbb\xbfa,b\n"[..]), Format::Csv, None).unwrap();
+        let r = open(
+            Box::new(&b"\xef\xbb\xbfa,b\n"[..]),
+            Format::Csv,
+            None,
+            false,
+        )
+        .unwrap();
         assert_eq!(
             r.headers().unwrap().names(),
             &["a".to_owned(), "b".to_owned()]
@@ -369,6 +388,7 @@ mod tests {
             Box::new(&b"a,b\n1,\"x\ny\"\n,\n4\n\"\xc3\",\"\xa9\"\n5,\xe2\x82\xac\n"[..]),
             Format::Csv,
             None,
+            false,
         )
         .unwrap();
         let headers = r.headers().cloned();
@@ -377,7 +397,7 @@ mod tests {
         let got: Vec<_> = items
             .into_iter()
             .map(|i| {
-                super::super::decode(i.raw, Format::Csv, headers.as_ref())
+                super::super::decode(i.raw, Format::Csv, headers.as_ref(), false)
                     .map(|rec| Value::Object(rec.to_object()))
                     .map_err(|e| e.reason)
             })
@@ -430,7 +450,15 @@ mod tests {
     }
 
     #[test]
+    fn json_doc_with_a_trailing_comma_when_allowed() {
+        let mut r = open(Box::new(&b"{\"a\":1,\n}"[..]), Format::Json, None, true).unwrap();
+        let mut items = Vec::new();
+        while r.next_batch(&mut items, 2).unwrap() {}
+        assert!(matches!(&items[0].raw, Raw::Value(v) if v["a"] == 1));
+    }
+
+    #[test]
     fn bad_csv_header_is_fatal() {
-        assert!(open(Box::new(&b"a,\xff\n1,2\n"[..]), Format::Csv, None).is_err());
+        assert!(open(Box::new(&b"a,\xff\n1,2\n"[..]), Format::Csv, None, false).is_err());
     }
 }

@@ -18,6 +18,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
+pub use indexmap::IndexMap;
+
 pub use error::{Located, MappingError};
 
 use crate::transform::Step;
@@ -45,6 +47,72 @@ pub struct Mapping {
     /// How rejected records are written.
     #[serde(default)]
     pub rejects: Rejects,
+    /// Serve mode: the answer the sender of each record gets (overrides the one of the source's
+    /// vendor profile, e.g. Delacon's `{"PLA_Call_Id", "success", "error"}`).
+    #[serde(default)]
+    pub reply: Option<Reply>,
+    /// The environment variables this flow uses (static ids, tokens), with their documentation.
+    /// Vendor profiles declare theirs too. Secrets are redacted wherever output is shown.
+    #[serde(default)]
+    pub env: IndexMap<String, EnvVar>,
+}
+
+/// An environment variable a flow or a vendor profile uses.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvVar {
+    /// What it is, where to find its value.
+    #[serde(default)]
+    pub description: String,
+    /// A token or key: its value never appears in output, snapshots, logs or messages.
+    #[serde(default)]
+    pub secret: bool,
+    /// Used when the variable is not set. A template: it may use other variables declared
+    /// before it (`https://{{env.CALLTOOLS_REGION}}.calltools.io`).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// The value `fieldmap test` uses, so snapshots do not depend on anyone's environment.
+    /// Secrets need none: they show as `[env.NAME]`.
+    #[serde(default)]
+    pub example: Option<String>,
+}
+
+/// The answer a sender gets (serve mode), for an accepted and for a rejected record.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    /// The answer when the record was accepted.
+    pub ok: ReplyBody,
+    /// The answer when the record was rejected.
+    pub error: ReplyBody,
+}
+
+/// One answer: a status and either a JSON body whose strings are templates, or the output itself.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    /// HTTP status (default 200).
+    #[serde(default = "status_200")]
+    pub status: u16,
+    /// A JSON body. Every string in it is a handlebars template that sees `in` (the input
+    /// record), `out` (the output, when accepted), `error` (what was wrong), `reason` (its code)
+    /// and `env`.
+    #[serde(default)]
+    pub json: Option<Value>,
+    /// A text body: a handlebars template with the same variables as `json`.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The content type of a `text` body (default `text/plain; charset=utf-8`).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// The body is the output record itself, encoded in this format (`query`, `form`, `json`):
+    /// for senders whose request is answered with the mapped data (CallerReady's ring request).
+    #[serde(default)]
+    pub output: Option<Format>,
+}
+
+fn status_200() -> u16 {
+    200
 }
 
 /// A data format.
@@ -98,14 +166,30 @@ impl Format {
 }
 
 /// What arrives.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
-    /// `json`, `jsonl`, `csv`, `query` or `form`.
-    pub format: Format,
+    /// A payload a vendor profile describes, as `vendor/payload` (`delacon/call-end`): gives the
+    /// format, the schema, the JSON leniency and the reply the sender expects.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub profile: Option<Spanned<String>>,
+    /// `json`, `jsonl`, `csv`, `query` or `form` (required unless the profile gives it).
+    #[serde(default)]
+    pub format: Option<Format>,
     /// CSV only: the field delimiter, one ASCII character (default `,`).
     #[serde(default)]
     pub delimiter: Option<char>,
+    /// Check every input record against this JSON Schema (`vendor/payload` names
+    /// `schemas/vendors/vendor/payload.schema.json`; or a path ending in `.json`, relative to the
+    /// mapping). A record that does not match is rejected with reason `schema_violation`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub schema: Option<Spanned<String>>,
+    /// JSON only: accept a comma before a closing `}` or `]` (Delacon's published call-end
+    /// sample has one). Default false: such a payload is rejected as invalid JSON.
+    #[serde(default)]
+    pub trailing_commas: Option<bool>,
 }
 
 /// One output field.
@@ -339,6 +423,18 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
+    /// The vendor endpoint the records go to, as `vendor/endpoint` (`chasedata/insert-lead`), from
+    /// `mappings/vendors/<vendor>.yaml`: its URL, method, body encoding, authentication, field
+    /// limits and how to read its answer. `fieldmap test` snapshots show the request;
+    /// `fieldmap validate` checks the fields against the endpoint's limits.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub endpoint: Option<Spanned<String>>,
+    /// Check every output record against the endpoint's JSON Schema (default true when the
+    /// endpoint has one). A record that does not match is rejected with reason
+    /// `destination_schema`, instead of being refused by the vendor.
+    #[serde(default)]
+    pub check_schema: Option<bool>,
     /// Output format (default `jsonl`; `--output-format` or the output file's extension override).
     #[serde(default)]
     pub format: Option<Format>,

@@ -83,6 +83,43 @@ pub trait Transform: Send + Sync + fmt::Debug {
         *value = self.apply(std::mem::take(value))?;
         Ok(())
     }
+
+    /// What the output can be, given what the input can be. The default knows nothing.
+    fn bound(&self, input: &Bound) -> Bound {
+        let _ = input;
+        Bound::unknown()
+    }
+}
+
+/// What is known, before any data is read, about the values a step can give.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Bound {
+    /// The value's text is at most this many characters (None: unknown / unbounded).
+    pub max_chars: Option<usize>,
+    /// The value's text is always one of these (None: any).
+    pub values: Option<std::collections::BTreeSet<String>>,
+}
+
+impl Bound {
+    pub fn unknown() -> Bound {
+        Bound::default()
+    }
+    pub fn exactly(values: impl IntoIterator<Item = String>) -> Bound {
+        let values: std::collections::BTreeSet<String> = values.into_iter().collect();
+        Bound {
+            max_chars: Some(values.iter().map(|v| v.chars().count()).max().unwrap_or(0)),
+            values: Some(values),
+        }
+    }
+    pub fn at_most(n: usize) -> Bound {
+        Bound {
+            max_chars: Some(n),
+            values: None,
+        }
+    }
+    pub fn of_value(v: &Value) -> Bound {
+        Bound::exactly([crate::codec::scalar_text(v).into_owned()])
+    }
 }
 
 /// [`Transform::apply`] of a rule that implements [`Transform::apply_mut`].

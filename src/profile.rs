@@ -1,0 +1,352 @@
+//! Vendor profiles: what a vendor *is*, written once in `mappings/vendors/<vendor>.yaml` and
+//! referenced by every flow that talks to it.
+//!
+//! A profile holds the vendor's endpoints (URL, method, body encoding, authentication, the fields
+//! it takes with their limits and allowed values, how to read its answer) and the payloads it
+//! sends us (format, schema, the reply it expects). Flows name them as `vendor/endpoint` in
+//! `destination.endpoint` and `vendor/payload` in `source.profile`; secrets and per-installation
+//! values come from environment variables the profile declares.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::mapping::{Condition, EnvVar, Format, IndexMap, MappingError, Reply};
+
+/// A vendor profile file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The vendor's identifier, the file's name: `chasedata` for `vendors/chasedata.yaml`.
+    pub vendor: String,
+    /// What the vendor is, for people.
+    #[serde(default)]
+    pub description: String,
+    /// Where the vendor's own documentation is.
+    #[serde(default)]
+    pub docs: Option<String>,
+    /// The environment variables the profile uses: tokens (`secret: true`), the base URL
+    /// override, account ids.
+    #[serde(default)]
+    pub env: IndexMap<String, EnvVar>,
+    /// The URL every endpoint's `path` is appended to; a template that sees `env`
+    /// (`"{{env.CHASEDATA_BASE_URL}}"`).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Authentication sent with every request unless an endpoint gives its own.
+    #[serde(default)]
+    pub auth: Option<Auth>,
+    /// The endpoints we send to, by name.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, Endpoint>")]
+    pub endpoints: IndexMap<String, Spanned<Endpoint>>,
+    /// The payloads the vendor sends us, by name.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, Inbound>")]
+    pub inbound: IndexMap<String, Spanned<Inbound>>,
+}
+
+/// Authentication: headers and query parameters whose values are templates seeing `env`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// Headers, e.g. `Authorization: "Token {{env.CALLTOOLS_API_KEY}}"`.
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    /// Query parameters added to the URL, e.g. ChaseData's `token` and `accid`.
+    #[serde(default)]
+    pub query: IndexMap<String, String>,
+}
+
+/// An HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+        }
+    }
+}
+
+/// One endpoint we send records to.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// What the endpoint does.
+    #[serde(default)]
+    pub description: String,
+    /// HTTP method.
+    pub method: Method,
+    /// Appended to the profile's `base_url` (a template seeing `env`).
+    pub path: String,
+    /// How the record travels: `json` (a JSON object body), `form` (an urlencoded body) or
+    /// `query` (in the URL; no body).
+    pub encoding: Format,
+    /// The JSON Schema of what the endpoint takes, as `vendor/payload`
+    /// (`schemas/vendors/vendor/payload.schema.json`).
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Authentication for this endpoint instead of the profile's.
+    #[serde(default)]
+    pub auth: Option<Auth>,
+    /// Fixed parameters sent with every record before its fields (ChaseData's `Action`).
+    #[serde(default)]
+    pub params: IndexMap<String, String>,
+    /// The fields the endpoint knows, with their limits. `validate` checks flows against them.
+    #[serde(default)]
+    pub fields: IndexMap<String, FieldSpec>,
+    /// How to tell from the answer whether the record was taken.
+    #[serde(default)]
+    pub response: ResponseSpec,
+}
+
+/// What a destination field accepts.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// What the field is.
+    #[serde(default)]
+    pub description: String,
+    /// The endpoint refuses a record without it.
+    #[serde(default)]
+    pub required: bool,
+    /// The longest value it takes, in characters.
+    #[serde(default)]
+    pub max_len: Option<usize>,
+    /// The only values it takes.
+    #[serde(default)]
+    pub one_of: Option<Vec<String>>,
+}
+
+/// How to read a destination's answer.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSpec {
+    /// `json` or `text` (default `text`: only the status and `failure_text` count).
+    #[serde(default = "text")]
+    pub format: ResponseFormat,
+    /// With a success status (2xx), the record still failed when this condition holds on the
+    /// JSON answer (`{from: success, equals: false}`).
+    #[serde(default)]
+    pub failure: Option<Condition>,
+    /// With a success status, the record still failed when the answer's text matches this
+    /// regular expression (vendors that answer errors with 200).
+    #[serde(default)]
+    pub failure_text: Option<String>,
+    /// Where the id the vendor gave the record is, in the JSON answer.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Where the reason of a failure is, in the JSON answer (default: the whole text).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+fn text() -> ResponseFormat {
+    ResponseFormat::Text
+}
+
+impl Default for ResponseSpec {
+    fn default() -> Self {
+        ResponseSpec {
+            format: ResponseFormat::Text,
+            failure: None,
+            failure_text: None,
+            id: None,
+            reason: None,
+        }
+    }
+}
+
+/// The format of a destination's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseFormat {
+    Json,
+    Text,
+}
+
+/// A payload a vendor sends us.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inbound {
+    /// What the payload is, when it is sent.
+    #[serde(default)]
+    pub description: String,
+    /// How it arrives.
+    pub format: Format,
+    /// Its JSON Schema, as `vendor/payload`.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// JSON: accept a comma before a closing brace (see the mapping's `source.trailing_commas`).
+    #[serde(default)]
+    pub trailing_commas: bool,
+    /// The answer the vendor expects.
+    #[serde(default)]
+    pub reply: Option<Reply>,
+}
+
+/// A profile as read from its file, with its text for located errors.
+#[derive(Debug)]
+pub struct LoadedProfile {
+    pub profile: Profile,
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl LoadedProfile {
+    /// An error located at `loc` in the profile file.
+    pub fn error_at(
+        &self,
+        loc: &serde_saphyr::Location,
+        message: impl Into<String>,
+    ) -> MappingError {
+        MappingError::at(
+            &self.path,
+            &self.text,
+            loc.line() as usize,
+            loc.column() as usize,
+            message.into(),
+        )
+    }
+}
+
+/// Read and parse a profile file.
+pub fn load(path: &Path) -> Result<LoadedProfile, MappingError> {
+    let text = std::fs::read_to_string(path).map_err(|e| MappingError::io(path, &e))?;
+    match serde_saphyr::from_str_with_options::<Profile>(&text, crate::mapping::yaml_options()) {
+        Ok(profile) => {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            if profile.vendor != stem {
+                return Err(MappingError::at(
+                    path,
+                    &text,
+                    1,
+                    1,
+                    format!(
+                        "the profile says `vendor: {}` but its file is named `{stem}.yaml`: flows find a vendor by its file name",
+                        profile.vendor
+                    ),
+                ));
+            }
+            Ok(LoadedProfile {
+                profile,
+                path: path.to_owned(),
+                text,
+            })
+        }
+        Err(e) => Err(MappingError::from_yaml(path, &text, &e)),
+    }
+}
+
+/// Split `vendor/name`.
+pub fn split_ref(r: &str) -> Option<(&str, &str)> {
+    let (v, n) = r.split_once('/')?;
+    (!v.is_empty() && !n.is_empty() && !n.contains('/')).then_some((v, n))
+}
+
+/// Where `vendors/<vendor>.yaml` is for a mapping in `dir`: the first `vendors/` directory found
+/// in `dir` or one of its parents.
+pub fn find(dir: &Path, vendor: &str) -> Option<PathBuf> {
+    let file = format!("{vendor}.yaml");
+    dir.ancestors()
+        .map(|d| d.join("vendors").join(&file))
+        .find(|p| p.is_file())
+}
+
+/// Where `schemas/vendors/<vendor>/<payload>.schema.json` is for a mapping in `dir` (the first
+/// `schemas/` directory in `dir` or a parent). A name ending in `.json` is a path relative to
+/// `dir`.
+pub fn find_schema(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    if name.ends_with(".json") {
+        let p = dir.join(name);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("schema file `{}` not found", p.display()))
+        };
+    }
+    let Some((vendor, payload)) = split_ref(name) else {
+        return Err(format!(
+            "`{name}` is not a schema name: use `vendor/payload` or a path ending in .json"
+        ));
+    };
+    let rel = Path::new("schemas")
+        .join("vendors")
+        .join(vendor)
+        .join(format!("{payload}.schema.json"));
+    dir.ancestors()
+        .map(|d| d.join(&rel))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "no schema `{}` in this directory or a parent",
+                rel.display()
+            )
+        })
+}
+
+/// Read and compile a JSON Schema file.
+pub fn compile_schema(path: &Path) -> Result<(serde_json::Value, jsonschema::Validator), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("schema {} is not valid JSON: {e}", path.display()))?;
+    let validator = jsonschema::validator_for(&value)
+        .map_err(|e| format!("schema {} is not a valid JSON Schema: {e}", path.display()))?;
+    Ok((value, validator))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_split_into_vendor_and_name() {
+        assert_eq!(
+            split_ref("chasedata/insert-lead"),
+            Some(("chasedata", "insert-lead"))
+        );
+        assert_eq!(split_ref("chasedata"), None);
+        assert_eq!(split_ref("/x"), None);
+        assert_eq!(split_ref("a/b/c"), None);
+    }
+
+    #[test]
+    fn a_profile_whose_name_differs_from_its_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("acme.yaml");
+        std::fs::write(&p, "vendor: other\n").unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains("named `acme.yaml`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_in_a_profile_are_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("acme.yaml");
+        std::fs::write(
+            &p,
+            "vendor: acme\nendpoints:\n  x:\n    method: POST\n    path: /x\n    encoding: json\n    methd: GET\n",
+        )
+        .unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains("acme.yaml:7:"), "{e}");
+        assert!(e.contains("methd"), "{e}");
+    }
+}

@@ -1,0 +1,452 @@
+//! `fieldmap validate`: every mapping and vendor profile checked without running anything.
+//!
+//! Reading a file already checks its format (serde with the same types the JSON Schemas are
+//! generated from: unknown keys, wrong types, duplicate keys, all located). Compiling a mapping
+//! checks its rules, options, regexes, templates, conditions, vendor references, schemas and
+//! environment variables. On top of that, a flow with a destination endpoint is checked against
+//! what the endpoint takes: each required field is produced, an enumerated field can only take
+//! allowed values, and a field with a length limit cannot exceed it. What is known about a
+//! field's values comes from its constant, its input's schema (`maxLength`, `enum`) and what
+//! each step guarantees ([`crate::transform::Bound`]).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::engine::{CompileOptions, FieldView, Plan};
+use crate::env::EnvMode;
+use crate::mapping::{self, Loaded, MappingError, OnError};
+use crate::profile::{self, LoadedProfile};
+use crate::transform::Bound;
+
+/// What `validate` found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub files: usize,
+    pub mappings: usize,
+    pub profiles: usize,
+    pub errors: Vec<MappingError>,
+    pub warnings: Vec<MappingError>,
+}
+
+/// Validate the mappings and profiles under `paths`.
+pub fn validate(paths: &[PathBuf]) -> Report {
+    let mut r = Report::default();
+    for p in files(paths) {
+        r.files += 1;
+        if is_profile(&p) {
+            r.profiles += 1;
+            match profile::load(&p) {
+                Ok(lp) => check_profile(&lp, &mut r),
+                Err(e) => r.errors.push(e),
+            }
+        } else {
+            r.mappings += 1;
+            let loaded = match mapping::load(&p) {
+                Ok(l) => l,
+                Err(e) => {
+                    r.errors.push(e);
+                    continue;
+                }
+            };
+            let opts = CompileOptions {
+                env: EnvMode::Lenient,
+                now: None,
+            };
+            match Plan::compile(&loaded, opts) {
+                Ok(plan) => check_flow(&loaded, &plan, &mut r),
+                Err(es) => r.errors.extend(es),
+            }
+        }
+    }
+    r
+}
+
+fn is_profile(p: &Path) -> bool {
+    p.parent()
+        .and_then(|d| d.file_name())
+        .and_then(|n| n.to_str())
+        == Some("vendors")
+}
+
+/// YAML files under `paths`, profiles included.
+fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out);
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("yaml") | Some("yml")
+        ) {
+            out.push(p);
+        }
+    }
+}
+
+fn check_profile(lp: &LoadedProfile, r: &mut Report) {
+    let p = &lp.profile;
+    let dir = lp.path.parent().unwrap_or(Path::new("."));
+    let top = serde_saphyr::Location::UNKNOWN;
+    let declared = |name: &str| p.env.contains_key(name);
+    let mut templates: Vec<(&str, String)> = Vec::new();
+    if let Some(b) = &p.base_url {
+        templates.push((b.as_str(), "base_url".into()));
+    }
+    if let Some(a) = &p.auth {
+        for (k, v) in a.headers.iter().chain(a.query.iter()) {
+            templates.push((v.as_str(), format!("auth `{k}`")));
+        }
+    }
+    for t in templates {
+        check_template(lp, &top, t.0, &t.1, &declared, r);
+    }
+    for (name, e) in &p.endpoints {
+        let loc = e.referenced;
+        let e = &e.value;
+        check_template(
+            lp,
+            &loc,
+            &e.path,
+            &format!("endpoint `{name}` path"),
+            &declared,
+            r,
+        );
+        if let Some(a) = &e.auth {
+            for (k, v) in a.headers.iter().chain(a.query.iter()) {
+                check_template(
+                    lp,
+                    &loc,
+                    v,
+                    &format!("endpoint `{name}` auth `{k}`"),
+                    &declared,
+                    r,
+                );
+            }
+        }
+        for (k, v) in &e.params {
+            check_template(
+                lp,
+                &loc,
+                v,
+                &format!("endpoint `{name}` param `{k}`"),
+                &declared,
+                r,
+            );
+        }
+        if let Some(s) = &e.schema
+            && let Err(msg) =
+                profile::find_schema(dir, s).and_then(|path| profile::compile_schema(&path))
+        {
+            r.errors
+                .push(lp.error_at(&loc, format!("endpoint `{name}`: schema: {msg}")));
+        }
+        if let Some(c) = &e.response.failure
+            && let Err(msg) = crate::engine::compile_condition(c)
+        {
+            r.errors.push(lp.error_at(
+                &loc,
+                format!("endpoint `{name}`: response `failure`: {msg}"),
+            ));
+        }
+        if let Some(t) = &e.response.failure_text
+            && let Err(err) = regex::Regex::new(t)
+        {
+            r.errors.push(lp.error_at(
+                &loc,
+                format!("endpoint `{name}`: response `failure_text`: {err}"),
+            ));
+        }
+        for (f, spec) in &e.fields {
+            if let (Some(n), Some(values)) = (spec.max_len, &spec.one_of)
+                && let Some(v) = values.iter().find(|v| v.chars().count() > n)
+            {
+                r.errors.push(lp.error_at(
+                    &loc,
+                    format!(
+                        "endpoint `{name}` field `{f}`: allowed value `{v}` is longer than its max_len {n}"
+                    ),
+                ));
+            }
+        }
+    }
+    for (name, i) in &p.inbound {
+        let loc = i.referenced;
+        if let Some(s) = &i.value.schema
+            && let Err(msg) =
+                profile::find_schema(dir, s).and_then(|path| profile::compile_schema(&path))
+        {
+            r.errors
+                .push(lp.error_at(&loc, format!("payload `{name}`: schema: {msg}")));
+        }
+        if let Some(reply) = &i.value.reply {
+            if let Err(list) = crate::wire::ReplyPlan::compile(reply) {
+                for msg in list {
+                    r.errors
+                        .push(lp.error_at(&loc, format!("payload `{name}`: {msg}")));
+                }
+            }
+            for var in crate::wire::ReplyPlan::env_refs(reply) {
+                if !declared(&var) {
+                    r.errors.push(lp.error_at(
+                        &loc,
+                        format!("payload `{name}`: the reply uses `env.{var}`, which the profile's `env` does not declare"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_template(
+    lp: &LoadedProfile,
+    loc: &serde_saphyr::Location,
+    template: &str,
+    what: &str,
+    declared: &dyn Fn(&str) -> bool,
+    r: &mut Report,
+) {
+    if let Err(e) = handlebars::Handlebars::new().register_template_string("t", template) {
+        r.errors
+            .push(lp.error_at(loc, format!("{what}: bad template: {e}")));
+    }
+    for var in crate::env::refs(template) {
+        if !declared(&var) {
+            r.errors.push(lp.error_at(
+                loc,
+                format!("{what} uses `env.{var}`, which the profile's `env` does not declare (say what it is and whether it is a secret)"),
+            ));
+        }
+    }
+}
+
+fn at(loaded: &Loaded, (line, col): (usize, usize), msg: String) -> MappingError {
+    MappingError::at(&loaded.path, &loaded.text, line, col, msg)
+}
+
+fn check_flow(loaded: &Loaded, plan: &Plan, r: &mut Report) {
+    let m = &loaded.mapping;
+    // Template variables nobody declared.
+    for f in &m.fields {
+        if let Some(t) = &f.value.template {
+            for var in crate::env::refs(&t.value) {
+                if !m.env.contains_key(&var) && !plan.env_values().contains_key(&var)
+                    || !m.env.contains_key(&var) && !declared_by_profile(plan, &var)
+                {
+                    r.warnings.push(loaded.error_at(
+                        &t.referenced,
+                        format!("`env.{var}` is not declared under `env:`; it is treated as a secret and `fieldmap test` uses a stand-in"),
+                    ));
+                }
+            }
+        }
+    }
+    let Some(wire) = &plan.wire else {
+        return;
+    };
+    let endpoint_loc = m
+        .destination
+        .endpoint
+        .as_ref()
+        .map(|e| (e.referenced.line() as usize, e.referenced.column() as usize))
+        .unwrap_or((0, 0));
+    let fields = plan.field_views();
+    let spreads = fields.iter().any(|f| f.name.is_none());
+    // Required destination fields.
+    for (name, spec) in &wire.fields {
+        if !spec.required {
+            continue;
+        }
+        let by_param = wire.params.iter().any(|(k, _)| k == name);
+        let alternatives: Vec<&FieldView<'_>> =
+            fields.iter().filter(|f| f.name == Some(name)).collect();
+        let always = alternatives.iter().any(|f| !f.conditional);
+        if by_param || always {
+            continue;
+        }
+        if spreads {
+            r.warnings.push(at(
+                loaded,
+                endpoint_loc,
+                format!("`{}` requires `{name}`: it may come from a `spread` field, which validate cannot see into", wire.endpoint),
+            ));
+        } else if alternatives.is_empty() {
+            r.errors.push(at(
+                loaded,
+                endpoint_loc,
+                format!(
+                    "`{}` requires `{name}`, and this flow does not produce it",
+                    wire.endpoint
+                ),
+            ));
+        } else {
+            r.errors.push(at(
+                loaded,
+                alternatives[0].loc,
+                format!("`{}` requires `{name}`, but every field giving it has a `when`: add one without, or a `default`", wire.endpoint),
+            ));
+        }
+    }
+    // Allowed values and lengths.
+    let schema = plan.input_schema().map(|s| &s.document);
+    for f in &fields {
+        let Some(name) = f.name else { continue };
+        let Some(spec) = wire.fields.get(name) else {
+            continue;
+        };
+        if spec.max_len.is_none() && spec.one_of.is_none() {
+            continue;
+        }
+        let b = field_bound(f, schema);
+        if let Some(allowed) = &spec.one_of {
+            match &b.values {
+                None => r.errors.push(at(
+                    loaded,
+                    f.loc,
+                    format!(
+                        "`{name}` takes only {} at `{}`, but this field can give other values: map it with `lookup` (with a `default` or rejecting the rest) or check it with `require: {{one_of: [...]}}`",
+                        list(allowed),
+                        wire.endpoint
+                    ),
+                )),
+                Some(values) => {
+                    let bad: Vec<&String> = values
+                        .iter()
+                        .filter(|v| !v.is_empty() && !allowed.contains(v))
+                        .collect();
+                    if !bad.is_empty() {
+                        r.errors.push(at(
+                            loaded,
+                            f.loc,
+                            format!(
+                                "`{name}` can be {}, which `{}` does not take (it takes {})",
+                                bad.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "),
+                                wire.endpoint,
+                                list(allowed)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(limit) = spec.max_len
+            && b.max_chars.is_none_or(|n| n > limit)
+        {
+            let how_long = b.max_chars.map_or("of any length".to_owned(), |n| {
+                format!("up to {n} characters long")
+            });
+            r.errors.push(at(
+                loaded,
+                f.loc,
+                format!(
+                    "`{name}` can be {how_long}, and `{}` takes at most {limit}: add `{{max_len: {limit}}}` (truncates) or `{{max_len: {{len: {limit}, overflow: reject}}}}`",
+                    wire.endpoint
+                ),
+            ));
+        }
+    }
+}
+
+fn declared_by_profile(plan: &Plan, var: &str) -> bool {
+    // A variable the profiles declare is resolved without being a secret by default.
+    plan.env_values().contains_key(var) && !plan.env_is_secret(var)
+}
+
+fn list(v: &[String]) -> String {
+    v.iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What is known about the values a field gives.
+pub fn field_bound(f: &FieldView<'_>, schema: Option<&Value>) -> Bound {
+    let mut b = if let Some(c) = f.constant {
+        Bound::of_value(c)
+    } else if !f.from.is_empty() {
+        let parts: Vec<Bound> = f.from.iter().map(|p| input_bound(p, schema)).collect();
+        union_all(parts)
+    } else {
+        Bound::unknown()
+    };
+    if let Some(d) = f.default {
+        b = union(b, Bound::of_value(d));
+    }
+    for (_, step) in &f.steps {
+        let before = b.clone();
+        b = step.bound(&before);
+        // A failing step does not always reject: what the field gives instead counts too.
+        b = match f.on_error {
+            OnError::Reject | OnError::Null => b,
+            OnError::Empty => union(b, Bound::exactly([String::new()])),
+            OnError::Default => union(b, f.default.map_or_else(Bound::unknown, Bound::of_value)),
+            OnError::Keep => union(b, before),
+        };
+    }
+    b
+}
+
+/// What the input schema says about `path` (its first segment): `enum` and `maxLength`.
+fn input_bound(path: &str, schema: Option<&Value>) -> Bound {
+    let Some(prop) = schema
+        .and_then(|s| s.get("properties"))
+        .and_then(|p| p.get(path))
+    else {
+        return Bound::unknown();
+    };
+    if let Some(Value::Array(values)) = prop.get("enum") {
+        return Bound::exactly(
+            values
+                .iter()
+                .map(|v| crate::codec::scalar_text(v).into_owned()),
+        );
+    }
+    match prop.get("maxLength").and_then(Value::as_u64) {
+        Some(n) => Bound::at_most(n as usize),
+        None => Bound::unknown(),
+    }
+}
+
+fn union(a: Bound, b: Bound) -> Bound {
+    Bound {
+        max_chars: match (a.max_chars, b.max_chars) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            _ => None,
+        },
+        values: match (a.values, b.values) {
+            (Some(mut x), Some(y)) => {
+                x.extend(y);
+                Some(x)
+            }
+            _ => None,
+        },
+    }
+}
+
+fn union_all(parts: Vec<Bound>) -> Bound {
+    let mut it = parts.into_iter();
+    let first = it.next().unwrap_or_else(Bound::unknown);
+    it.fold(first, union)
+}
+
+#[allow(dead_code)]
+fn values_of(b: &Bound) -> Option<&BTreeSet<String>> {
+    b.values.as_ref()
+}
