@@ -86,9 +86,13 @@ impl Schema {
             };
         }
         if field.is_empty() {
-            field = "(record)".to_owned();
+            return Some(("(record)".to_owned(), e.to_string()));
         }
-        Some((field, e.to_string()))
+        let message = match e.kind() {
+            jsonschema::error::ValidationErrorKind::Required { .. } => e.to_string(),
+            _ => format!("{field}: {e}"),
+        };
+        Some((field, message))
     }
 }
 
@@ -443,13 +447,17 @@ impl Plan {
                             &to.referenced,
                             format!(
                                 "output field `{}` is defined twice (first at line {}); to give alternatives, \
-put a `when` on each earlier one",
+put a `when` or `on_error: next` on each earlier one",
                                 to.value,
                                 first.line()
                             ),
                         );
                     }
-                    names.push((to.value.clone(), to.referenced, field.when.is_some()));
+                    names.push((
+                        to.value.clone(),
+                        to.referenced,
+                        field.when.is_some() || field.on_error == OnError::Next,
+                    ));
                     Some(to.value.clone())
                 }
                 (None, true) => None,
@@ -550,6 +558,24 @@ put a `when` on each earlier one",
                 loc: (loc.line() as usize, loc.column() as usize),
                 description: field.description.clone(),
             });
+        }
+
+        for (i, f) in fields.iter().enumerate() {
+            let later = fields[i + 1..]
+                .iter()
+                .any(|g| g.name.is_some() && g.name == f.name);
+            if f.on_error == OnError::Next && !later {
+                errs.list.push(MappingError::at(
+                    &loaded.path,
+                    &loaded.text,
+                    f.loc.0,
+                    f.loc.1,
+                    format!(
+                        "`on_error: next` gives way to the next field named `{}`, and there is none after this one",
+                        f.label()
+                    ),
+                ));
+            }
         }
 
         let extras = match &m.extras {
@@ -691,6 +717,11 @@ put a `when` on each earlier one",
         self.extras.is_some()
     }
 
+    /// Whether the flow or one of its profiles declares the environment variable `name`.
+    pub fn env_is_declared(&self, name: &str) -> bool {
+        self.env.is_declared(name)
+    }
+
     /// Whether the environment variable `name` is a secret (or undeclared).
     pub fn env_is_secret(&self, name: &str) -> bool {
         self.env.is_secret(name)
@@ -793,7 +824,16 @@ put a `when` on each earlier one",
                     tr.push(t);
                     present
                 }
-            }?;
+            };
+            let present = match present {
+                Ok(p) => p,
+                // An alternative that failed gives way to the next one of its name.
+                Err(_) if f.on_error == OnError::Next => {
+                    out.pop();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if !present {
                 out.pop();
             } else if f.name.is_none() {
@@ -926,7 +966,7 @@ put a `when` on each earlier one",
                         t.steps.push((s.rule.to_owned(), Err(e.clone())));
                     }
                     *v = match f.on_error {
-                        OnError::Reject => {
+                        OnError::Reject | OnError::Next => {
                             return Err(Failure {
                                 field: f.label().into(),
                                 rule: s.rule.into(),
@@ -1235,6 +1275,28 @@ mod tests {
             "{HEAD}fields:\n  - {{to: F, value: 1}}\n  - {{to: F, value: 2, when: {{from: a, present: true}}}}\n"
         ));
         assert!(e[0].contains("defined twice"), "{}", e[0]);
+    }
+
+    #[test]
+    fn an_alternative_that_fails_gives_way_with_on_error_next() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - {{to: N, from: answering, on_error: next, steps: [{{phone: {{region: AU, format: e164}}}}]}}\n  - {{to: N, from: dialed, steps: [{{phone: {{region: AU, format: e164}}}}]}}\n"
+        ));
+        assert_eq!(
+            out(&p, json!({"answering": "0298989898", "dialed": "0288889999"})).unwrap(),
+            json!({"N": "+61298989898"})
+        );
+        assert_eq!(
+            out(&p, json!({"answering": "029898989", "dialed": "0288889999"})).unwrap(),
+            json!({"N": "+61288889999"})
+        );
+        // The last alternative's failure rejects as usual.
+        let e = out(&p, json!({"answering": "1", "dialed": "2"})).unwrap_err();
+        assert_eq!(e.field, "N");
+        let e = errors(&format!(
+            "{HEAD}fields:\n  - {{to: N, from: a, on_error: next}}\n  - {{to: M, from: b}}\n"
+        ));
+        assert!(e[0].contains("there is none after this one"), "{}", e[0]);
     }
 
     #[test]

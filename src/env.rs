@@ -32,6 +32,8 @@ pub struct Env {
     values: Map<String, Value>,
     /// Names whose values are hidden in anything shown.
     secrets: Vec<String>,
+    /// Names some `env:` declares.
+    declared: Vec<String>,
 }
 
 /// A variable that could not be resolved.
@@ -49,8 +51,10 @@ fn renderer() -> Handlebars<'static> {
 }
 
 impl Env {
-    /// Resolve the declared variables (in order: a default may use the ones before it), then
-    /// the `referenced` ones nobody declared.
+    /// Resolve the `referenced` variables: the declared ones in declaration order (a default
+    /// may use the ones before it; a variable a needed default uses is needed too), then the
+    /// ones nobody declared. Declared variables nothing uses are left alone (a profile declares
+    /// the variables of all its endpoints; a flow needs only its endpoint's).
     pub fn resolve(
         declared: &[&IndexMap<String, EnvVar>],
         referenced: &[String],
@@ -65,7 +69,24 @@ impl Env {
                 seen.entry(name.as_str()).or_insert(var);
             }
         }
+        let mut needed: std::collections::HashSet<String> = referenced.iter().cloned().collect();
+        let mut work: Vec<String> = referenced.to_vec();
+        while let Some(n) = work.pop() {
+            if let Some(d) = seen.get(n.as_str()).and_then(|v| v.default.as_ref()) {
+                for r in refs(d) {
+                    if needed.insert(r.clone()) {
+                        work.push(r);
+                    }
+                }
+            }
+        }
+        for (name, _) in &seen {
+            env.declared.push((*name).to_owned());
+        }
         for (name, var) in &seen {
+            if !needed.contains(*name) {
+                continue;
+            }
             if var.secret {
                 env.secrets.push((*name).to_owned());
             }
@@ -151,6 +172,11 @@ impl Env {
         &self.values
     }
 
+    /// Whether a flow or profile declares `name`.
+    pub fn is_declared(&self, name: &str) -> bool {
+        self.declared.iter().any(|s| s == name)
+    }
+
     /// Whether `name` is hidden in output.
     pub fn is_secret(&self, name: &str) -> bool {
         self.secrets.iter().any(|s| s == name)
@@ -206,7 +232,7 @@ mod tests {
         let d = decl(
             "FMT_T_REGION: {default: east-1}\nFMT_T_BASE: {default: 'https://{{env.FMT_T_REGION}}.x.io'}\n",
         );
-        let env = Env::resolve(&[&d], &[], EnvMode::Examples).unwrap();
+        let env = Env::resolve(&[&d], &["FMT_T_BASE".into()], EnvMode::Examples).unwrap();
         assert_eq!(env.values()["FMT_T_BASE"], "https://east-1.x.io");
     }
 
@@ -215,7 +241,8 @@ mod tests {
         // SAFETY: test-only variable, unique name.
         unsafe { std::env::set_var("FMT_T_KEY1", "real-key-value") };
         let d = decl("FMT_T_KEY1: {secret: true}\nFMT_T_ID: {example: '42'}\n");
-        let env = Env::resolve(&[&d], &[], EnvMode::Examples).unwrap();
+        let used = ["FMT_T_KEY1".to_owned(), "FMT_T_ID".to_owned()];
+        let env = Env::resolve(&[&d], &used, EnvMode::Examples).unwrap();
         assert_eq!(env.values()["FMT_T_KEY1"], "test-secret-FMT_T_KEY1");
         assert_eq!(env.values()["FMT_T_ID"], "42");
         assert_eq!(
@@ -226,11 +253,14 @@ mod tests {
 
     #[test]
     fn process_mode_requires_variables_without_default_and_says_what_they_are() {
-        let d = decl("FMT_T_UNSET_9: {description: the account id}\n");
-        let e = Env::resolve(&[&d], &[], EnvMode::Process).unwrap_err();
+        let d = decl("FMT_T_UNSET_9: {description: the account id}\nFMT_T_UNUSED_9: {}\n");
+        let used = ["FMT_T_UNSET_9".to_owned()];
+        let e = Env::resolve(&[&d], &used, EnvMode::Process).unwrap_err();
+        assert_eq!(e.len(), 1, "only the variable in use is required: {e:?}");
         assert_eq!(e[0].var, "FMT_T_UNSET_9");
         assert!(e[0].message.contains("the account id"), "{}", e[0].message);
-        assert!(Env::resolve(&[&d], &[], EnvMode::Lenient).is_ok());
+        assert!(Env::resolve(&[&d], &used, EnvMode::Lenient).is_ok());
+        assert!(Env::resolve(&[&d], &[], EnvMode::Process).is_ok());
     }
 
     #[test]
@@ -248,11 +278,12 @@ mod tests {
     #[test]
     fn short_secrets_are_not_replaced_everywhere() {
         let d = decl("FMT_T_S: {secret: true, example: ab}\n");
-        let env = Env::resolve(&[&d], &[], EnvMode::Process);
+        let used = ["FMT_T_S".to_owned()];
+        let env = Env::resolve(&[&d], &used, EnvMode::Process);
         // Unset and no default: an error in process mode.
         assert!(env.is_err());
         unsafe { std::env::set_var("FMT_T_S", "ab") };
-        let env = Env::resolve(&[&d], &[], EnvMode::Process).unwrap();
+        let env = Env::resolve(&[&d], &used, EnvMode::Process).unwrap();
         assert_eq!(env.redact("abc"), "abc");
     }
 

@@ -125,12 +125,12 @@ fn parse_format(s: &str) -> Result<Format, String> {
         .ok_or_else(|| format!("unknown format `{s}`: use json, jsonl, csv, query or form"))
 }
 
-fn compile(path: &Path) -> Result<Plan, ExitCode> {
+fn compile(path: &Path, opts: CompileOptions) -> Result<Plan, ExitCode> {
     let loaded = mapping::load(path).map_err(|e| {
         eprintln!("{e}");
         ExitCode::from(EXIT_FATAL)
     })?;
-    Plan::compile(&loaded, CompileOptions::default()).map_err(|errs| {
+    Plan::compile(&loaded, opts).map_err(|errs| {
         for e in &errs {
             eprintln!("{e}\n");
         }
@@ -156,7 +156,7 @@ fn main() -> ExitCode {
             workers,
             quiet,
         } => {
-            let plan = match compile(&mapping) {
+            let plan = match compile(&mapping, CompileOptions::default()) {
                 Ok(p) => p,
                 Err(code) => return code,
             };
@@ -192,7 +192,13 @@ fn main() -> ExitCode {
             record,
             format,
         } => {
-            let plan = match compile(&mapping) {
+            // Trying a mapping out should not need its secrets: variables that are not set take their
+            // default or declared example (and secrets stay redacted in what is shown).
+            let opts = CompileOptions {
+                env: fieldmap::env::EnvMode::Lenient,
+                now: None,
+            };
+            let plan = match compile(&mapping, opts) {
                 Ok(p) => p,
                 Err(code) => return code,
             };
@@ -325,6 +331,26 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
             }
         }
     }
+    // Only when testing everything: with a subset, the others' snapshots are not stale.
+    let stale = if paths == [PathBuf::from("mappings")] {
+        review::stale_snapshots(&flows, snapshots)
+    } else {
+        Vec::new()
+    };
+    for p in &stale {
+        if update {
+            match std::fs::remove_file(p) {
+                Ok(()) => println!("deleted   {} (no fixture produces it)", p.display()),
+                Err(e) => println!("ERROR     cannot delete {}: {e}", p.display()),
+            }
+        } else {
+            println!(
+                "STALE     {}: no fixture produces it (--update deletes it)",
+                p.display()
+            );
+        }
+    }
+    let stale_n = if update { 0 } else { stale.len() };
     let flows_n = flows.len();
     eprintln!(
         "fieldmap test: {flows_n} flow(s), {} fixture(s): {same} same, {changed} changed, {new} new, {written} written{}{}",
@@ -340,10 +366,10 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
             format!(", {} mapping error(s)", errors.len())
         },
     );
-    if changed + new > 0 && !update {
+    if changed + new + stale_n > 0 && !update {
         eprintln!("review the differences; if they are intended, run `fieldmap test --update`");
     }
-    if changed + new > 0 || !errors.is_empty() || flows_n == 0 {
+    if changed + new + stale_n > 0 || !errors.is_empty() || flows_n == 0 {
         ExitCode::from(EXIT_FATAL)
     } else {
         ExitCode::SUCCESS

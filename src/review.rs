@@ -79,7 +79,7 @@ fn render_unredacted(plan: &Plan, input: &[u8], format: Format) -> String {
             Ok(o) => {
                 if let Some(req) = plan.request(&o) {
                     let _ = writeln!(s, "{pos}: ACCEPTED");
-                    request(&mut s, &req);
+                    request(&mut s, plan, &req);
                 } else {
                     let mut bytes = Vec::new();
                     if let Err(f) = encoder.encode(&o, &mut bytes) {
@@ -127,12 +127,14 @@ fn reply(
     }
 }
 
-fn request(s: &mut String, r: &Request) {
-    let _ = writeln!(s, "{} {}", r.method.as_str(), r.url);
+fn request(s: &mut String, plan: &Plan, r: &Request) {
+    // Redacted before its query is decoded: a secret URL's parameters are secret too.
+    let url = plan.redact(&r.url);
+    let _ = writeln!(s, "{} {url}", r.method.as_str());
     for (k, v) in &r.headers {
         let _ = writeln!(s, "{k}: {v}");
     }
-    if let Some((_, q)) = r.url.split_once('?') {
+    if let Some((_, q)) = url.split_once('?') {
         s.push_str("query:\n");
         fields(s, q.as_bytes());
     }
@@ -359,6 +361,28 @@ pub fn cases(paths: &[PathBuf], fixtures_dir: &Path) -> (Vec<(Plan, Vec<Case>)>,
         flows.push((plan, list));
     }
     (flows, errors)
+}
+
+/// Snapshot files in `snapshots_dir` that no case of `flows` produces (a renamed fixture or
+/// flow leaves its old snapshot behind, where nobody reviews it).
+pub fn stale_snapshots(flows: &[(Plan, Vec<Case>)], snapshots_dir: &Path) -> Vec<PathBuf> {
+    let known: std::collections::HashSet<String> = flows
+        .iter()
+        .flat_map(|(_, cases)| cases.iter().map(|c| format!("{}.snap", c.snapshot_name)))
+        .collect();
+    let mut stale: Vec<PathBuf> = std::fs::read_dir(snapshots_dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.ends_with(".snap") && !known.contains(&n)
+                })
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    stale.sort();
+    stale
 }
 
 /// `<mapping> on <fixture>`, with paths relative to `root` when they are under it.

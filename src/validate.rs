@@ -9,7 +9,6 @@
 //! field's values comes from its constant, its input's schema (`maxLength`, `enum`) and what
 //! each step guarantees ([`crate::transform::Bound`]).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -247,9 +246,7 @@ fn check_flow(loaded: &Loaded, plan: &Plan, r: &mut Report) {
     for f in &m.fields {
         if let Some(t) = &f.value.template {
             for var in crate::env::refs(&t.value) {
-                if !m.env.contains_key(&var) && !plan.env_values().contains_key(&var)
-                    || !m.env.contains_key(&var) && !declared_by_profile(plan, &var)
-                {
+                if !plan.env_is_declared(&var) {
                     r.warnings.push(loaded.error_at(
                         &t.referenced,
                         format!("`env.{var}` is not declared under `env:`; it is treated as a secret and `fieldmap test` uses a stand-in"),
@@ -364,11 +361,6 @@ fn check_flow(loaded: &Loaded, plan: &Plan, r: &mut Report) {
     }
 }
 
-fn declared_by_profile(plan: &Plan, var: &str) -> bool {
-    // A variable the profiles declare is resolved without being a secret by default.
-    plan.env_values().contains_key(var) && !plan.env_is_secret(var)
-}
-
 fn list(v: &[String]) -> String {
     v.iter()
         .map(|s| format!("`{s}`"))
@@ -394,7 +386,7 @@ pub fn field_bound(f: &FieldView<'_>, schema: Option<&Value>) -> Bound {
         b = step.bound(&before);
         // A failing step does not always reject: what the field gives instead counts too.
         b = match f.on_error {
-            OnError::Reject | OnError::Null => b,
+            OnError::Reject | OnError::Null | OnError::Next => b,
             OnError::Empty => union(b, Bound::exactly([String::new()])),
             OnError::Default => union(b, f.default.map_or_else(Bound::unknown, Bound::of_value)),
             OnError::Keep => union(b, before),
@@ -446,7 +438,138 @@ fn union_all(parts: Vec<Bound>) -> Bound {
     it.fold(first, union)
 }
 
-#[allow(dead_code)]
-fn values_of(b: &Bound) -> Option<&BTreeSet<String>> {
-    b.values.as_ref()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROFILE: &str = r#"vendor: acme
+env:
+  ACME_KEY: {secret: true}
+  ACME_BASE_URL: {default: "https://api.acme.test"}
+base_url: "{{env.ACME_BASE_URL}}"
+auth:
+  headers: {Authorization: "Bearer {{env.ACME_KEY}}"}
+endpoints:
+  lead:
+    method: POST
+    path: /leads
+    encoding: form
+    fields:
+      Phone: {required: true, max_len: 10}
+      Status: {one_of: [New, Old]}
+"#;
+
+    fn check(flow_fields: &str) -> Report {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("vendors")).unwrap();
+        std::fs::write(dir.path().join("vendors/acme.yaml"), PROFILE).unwrap();
+        let flow = dir.path().join("flow.yaml");
+        std::fs::write(
+            &flow,
+            format!(
+                "name: flow\nsource: {{format: json}}\ndestination: {{endpoint: acme/lead}}\nfields:\n{flow_fields}"
+            ),
+        )
+        .unwrap();
+        validate(&[dir.path().to_path_buf()])
+    }
+
+    fn messages(r: &Report) -> Vec<String> {
+        r.errors.iter().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn a_flow_within_the_limits_is_valid() {
+        let r = check(
+            "  - to: Phone\n    from: phone\n    required: true\n    steps: [digits, {max_len: 10}]\n  - to: Status\n    value: New\n",
+        );
+        assert_eq!((r.mappings, r.profiles), (1, 1));
+        assert!(r.errors.is_empty(), "{:#?}", messages(&r));
+    }
+
+    #[test]
+    fn a_required_destination_field_not_produced_is_an_error_at_the_endpoint() {
+        let r = check("  - to: Status\n    value: New\n");
+        let m = messages(&r);
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert!(m[0].contains("flow.yaml:3:"), "{}", m[0]);
+        assert!(m[0].contains("requires `Phone`"), "{}", m[0]);
+    }
+
+    #[test]
+    fn a_required_field_given_only_under_when_is_an_error() {
+        let r = check(
+            "  - to: Phone\n    when: {from: x, present: true}\n    from: phone\n    steps: [{max_len: 10}]\n",
+        );
+        let m = messages(&r);
+        assert!(m.iter().any(|e| e.contains("has a `when`")), "{m:#?}");
+    }
+
+    #[test]
+    fn lengths_need_a_max_len_within_the_limit() {
+        let r = check("  - to: Phone\n    from: phone\n");
+        let m = messages(&r);
+        assert!(
+            m.iter()
+                .any(|e| e.contains("can be of any length") && e.contains("at most 10")),
+            "{m:#?}"
+        );
+        let r = check("  - to: Phone\n    from: phone\n    steps: [{max_len: 12}]\n");
+        let m = messages(&r);
+        assert!(
+            m.iter().any(|e| e.contains("up to 12 characters")),
+            "{m:#?}"
+        );
+    }
+
+    #[test]
+    fn enumerated_fields_need_values_from_the_allowed_set() {
+        let base = "  - to: Phone\n    from: phone\n    steps: [{max_len: 10}]\n";
+        let r = check(&format!("{base}  - to: Status\n    from: status\n"));
+        assert!(
+            messages(&r)
+                .iter()
+                .any(|e| e.contains("can give other values")),
+            "{:#?}",
+            messages(&r)
+        );
+        let r = check(&format!("{base}  - to: Status\n    value: Sideways\n"));
+        assert!(
+            messages(&r).iter().any(|e| e.contains("can be `Sideways`")),
+            "{:#?}",
+            messages(&r)
+        );
+        let r = check(&format!(
+            "{base}  - to: Status\n    from: status\n    steps: [{{lookup: {{map: {{n: New, o: Old}}, default: New}}}}]\n"
+        ));
+        assert!(r.errors.is_empty(), "{:#?}", messages(&r));
+    }
+
+    #[test]
+    fn unknown_endpoints_and_undeclared_profile_variables_are_located() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("vendors")).unwrap();
+        std::fs::write(
+            dir.path().join("vendors/acme.yaml"),
+            PROFILE.replace("Bearer {{env.ACME_KEY}}", "Bearer {{env.ACME_TOKEN}}"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("flow.yaml"),
+            "name: flow\nsource: {format: json}\ndestination: {endpoint: acme/leads}\nfields:\n  - to: a\n    value: 1\n",
+        )
+        .unwrap();
+        let r = validate(&[dir.path().to_path_buf()]);
+        let m = messages(&r);
+        assert!(
+            m.iter()
+                .any(|e| e.contains("flow.yaml:3:") && e.contains("did you mean `lead`")),
+            "{m:#?}"
+        );
+        assert!(
+            m.iter()
+                .any(|e| e.contains("acme.yaml") && e.contains("`env.ACME_TOKEN`")),
+            "{m:#?}"
+        );
+    }
 }

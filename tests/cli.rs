@@ -592,3 +592,85 @@ fn a_closed_output_pipe_ends_the_run_with_an_error_not_a_hang() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn every_mapping_and_profile_in_the_repo_validates() {
+    let out = bin()
+        .current_dir(root())
+        .args(["validate", "mappings"])
+        .output()
+        .expect("run fieldmap");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "fieldmap validate mappings:\n{err}");
+    assert!(err.contains("valid"), "{err}");
+}
+
+#[test]
+fn fieldmap_test_passes_on_the_repo_and_shows_a_diff_when_a_flow_changes() {
+    let out = bin()
+        .current_dir(root())
+        .arg("test")
+        .output()
+        .expect("run fieldmap");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "fieldmap test:\n{stdout}\n{err}");
+    assert!(err.contains(" 0 changed, 0 new"), "{err}");
+
+    // A deliberate change to a flow: a copy of the repo's flow with one rule changed, tested
+    // against the repo's snapshots.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flow = std::fs::read_to_string(
+        root().join("mappings/delacon-call-end-to-leadsquared-call-log.yaml"),
+    )
+    .expect("read flow");
+    let changed = flow.replace("value: Inbound", "value: Outbound");
+    assert_ne!(flow, changed, "the flow still sets Direction: Inbound");
+    std::fs::create_dir_all(dir.path().join("mappings")).expect("mkdir");
+    let copy = dir
+        .path()
+        .join("mappings/delacon-call-end-to-leadsquared-call-log.yaml");
+    std::fs::write(&copy, changed).expect("write flow");
+    // The copy finds the repo's profiles and schemas through links next to it.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(
+            root().join("mappings/vendors"),
+            dir.path().join("mappings/vendors"),
+        )
+        .expect("link vendors");
+        std::os::unix::fs::symlink(root().join("schemas"), dir.path().join("schemas"))
+            .expect("link schemas");
+    }
+    let out = bin()
+        .current_dir(root())
+        .args(["test", copy.to_str().expect("utf-8 path")])
+        .output()
+        .expect("run fieldmap");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("CHANGED"), "{stdout}");
+    assert!(
+        stdout.contains("-   \"Direction\": \"Inbound\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+   \"Direction\": \"Outbound\""),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn validate_names_file_line_and_column_and_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(
+        dir.path(),
+        "bad.yaml",
+        b"name: bad\nsource: {format: json}\nfields:\n  - to: a\n    from: b\n    steps: [trimm]\n",
+    );
+    let out = run(&["validate", p.to_str().expect("utf-8 path")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad.yaml:6:"), "{err}");
+    assert!(err.contains("trim"), "{err}");
+}

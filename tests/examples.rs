@@ -47,18 +47,8 @@ fn every_flow_matches_its_snapshots() {
 
 #[test]
 fn snapshots_without_a_fixture_are_reported() {
-    // A renamed fixture or flow leaves its old snapshot behind, where nobody reviews it.
     let (flows, _) = review::cases(&[root().join("mappings")], &root().join("tests/fixtures"));
-    let known: std::collections::HashSet<String> = flows
-        .iter()
-        .flat_map(|(_, cases)| cases.iter().map(|c| format!("{}.snap", c.snapshot_name)))
-        .collect();
-    let stale: Vec<String> = std::fs::read_dir(root().join("snapshots"))
-        .expect("snapshots/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".snap") && !known.contains(n))
-        .collect();
+    let stale = review::stale_snapshots(&flows, &root().join("snapshots"));
     assert!(
         stale.is_empty(),
         "snapshots with no fixture (delete them): {stale:?}"

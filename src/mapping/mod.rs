@@ -237,8 +237,9 @@ pub struct Field {
     #[schemars(with = "Option<Condition>")]
     pub when: Option<Spanned<Condition>>,
     /// What to do when a step fails: `reject` the record (default), output `empty` text, use the
-    /// field's `default`, `keep` the value as it was before the failing step, or `null` (leave
-    /// the field out).
+    /// field's `default`, `keep` the value as it was before the failing step, `null` (leave
+    /// the field out), or `next`: give way to the next field of the same name (an alternative),
+    /// as if this one's `when` were false.
     #[serde(default)]
     pub on_error: OnError,
     /// A note for people reading the mapping.
@@ -256,6 +257,7 @@ pub enum OnError {
     Default,
     Keep,
     Null,
+    Next,
 }
 
 /// One input path or a list of fallbacks.
