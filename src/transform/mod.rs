@@ -725,6 +725,12 @@ pub(crate) mod testing {
         got
     }
 
+    /// Compile `step` (YAML) and ask what it gives for inputs within `input`.
+    pub fn bound(step: &str, input: Bound) -> Bound {
+        let t = compile_yaml_step(step, &cx()).unwrap_or_else(|e| panic!("step {step}: {e}"));
+        t.bound(&input)
+    }
+
     /// Compile `step` and return the compile error.
     pub fn compile_err(step: &str) -> String {
         match compile_yaml_step(step, &cx()) {
