@@ -873,6 +873,64 @@ mod tests {
     }
 
     #[test]
+    fn bound_of_steps_folds_in_order() {
+        let steps =
+            ["{add_prefix: \"+1\"}", "{max_len: 5}"].map(|s| compile_yaml_step(s, &cx()).unwrap());
+        let steps: Vec<&dyn Transform> = steps.iter().map(|b| &**b).collect();
+        assert_eq!(
+            bound_of_steps(&steps, Bound::at_most(10)),
+            Bound::at_most(5)
+        );
+        assert_eq!(bound_of_steps(&steps, Bound::at_most(2)), Bound::at_most(4));
+        assert_eq!(bound_of_steps(&steps, Bound::unknown()), Bound::at_most(5));
+        assert_eq!(
+            bound_of_steps(&steps, Bound::exactly(["9492"])),
+            Bound::exactly(["+1949"])
+        );
+        // In the other order the prefix comes after the cut.
+        let steps = [steps[1], steps[0]];
+        assert_eq!(bound_of_steps(&steps, Bound::unknown()), Bound::at_most(7));
+        assert_eq!(bound_of_steps(&[], Bound::at_most(3)), Bound::at_most(3));
+    }
+
+    /// Whole flows, as `fieldmap validate` will see them.
+    #[test]
+    fn bound_of_flows() {
+        let flow = |steps: &[&str]| {
+            let steps: Vec<_> = steps
+                .iter()
+                .map(|s| compile_yaml_step(s, &cx()).unwrap())
+                .collect();
+            let steps: Vec<&dyn Transform> = steps.iter().map(|b| &**b).collect();
+            bound_of_steps(&steps, Bound::unknown())
+        };
+        // A state code, lower-cased: still two characters, because the values are known.
+        let b = flow(&["trim", "us_state", "lower"]);
+        assert_eq!(
+            (b.max_chars, b.values.as_ref().map(|v| v.contains("ca"))),
+            (Some(2), Some(true))
+        );
+        // A call status: the lookup's outputs, the default, and nothing else.
+        let b = flow(&[
+            "trim",
+            "{lookup: {map: {Answered: Answered, Busy: Missed}, on_missing: null}}",
+            "{default: Missed}",
+        ]);
+        assert_eq!(b, Bound::exactly(["Answered", "Missed"]));
+        assert_eq!(
+            flow(&["{phone: {countries: [US], format: national_digits}}"]),
+            Bound::at_most(10)
+        );
+        // A free-text field is unbounded until it is cut.
+        assert_eq!(flow(&["trim", "title"]), Bound::unknown());
+        assert_eq!(
+            flow(&["trim", "title", "{max_len: 40}"]),
+            Bound::at_most(40)
+        );
+        assert_eq!(flow(&["{max_len: 40}", "upper"]), Bound::at_most(120));
+    }
+
+    #[test]
     fn case_growth_is_the_most_any_character_grows() {
         let chars = (0..=0x10FFFF_u32).filter_map(char::from_u32);
         let (up, low) = chars.fold((0, 0), |(u, l), c| {
