@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
 
 /// Options of `add_prefix`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -46,10 +46,16 @@ impl Transform for AddPrefix {
         let t = self.0.as_str();
         map_str(v, "add_prefix", &|s| format!("{t}{s}").into())
     }
+    /// The input and the prefix: longer by its length. Known values get it exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        let added = self.0.chars().count();
+        input.mapped_or(self, input.max_chars.map(|n| n.saturating_add(added)))
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -61,5 +67,12 @@ mod tests {
     #[test]
     fn null_stays() {
         assert_eq!(run("{add_prefix: x}", "null").unwrap(), json!(null));
+    }
+
+    #[test]
+    fn bound_adds_the_prefix() {
+        assert_eq!(bound("{add_prefix: adv_}", Bound::at_most(6)), Bound::at_most(10));
+        assert_eq!(bound("{add_prefix: adv_}", Bound::unknown()), Bound::unknown());
+        assert_eq!(bound("{add_prefix: \"é\"}", Bound::exactly(["a", "bc"])), Bound::exactly(["éa", "ébc"]));
     }
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
 
 /// Options of `add_suffix`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -45,10 +45,16 @@ impl Transform for AddSuffix {
         let t = self.0.as_str();
         map_str(v, "add_suffix", &|s| format!("{s}{t}").into())
     }
+    /// The input and the suffix: longer by its length. Known values get it exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        let added = self.0.chars().count();
+        input.mapped_or(self, input.max_chars.map(|n| n.saturating_add(added)))
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -60,5 +66,11 @@ mod tests {
     #[test]
     fn numbers_as_text() {
         assert_eq!(run("{add_suffix: s}", "50").unwrap(), json!("50s"));
+    }
+
+    #[test]
+    fn bound_adds_the_suffix() {
+        assert_eq!(bound("{add_suffix: \"&mode=direct\"}", Bound::at_most(40)), Bound::at_most(52));
+        assert_eq!(bound("{add_suffix: s}", Bound::exactly(["50", "1"])), Bound::exactly(["50s", "1s"]));
     }
 }

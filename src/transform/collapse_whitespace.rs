@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// `collapse_whitespace` takes no options.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -39,6 +39,12 @@ impl Transform for CollapseWhitespace {
     fn apply_mut(&self, v: &mut Value) -> Result<(), RuleError> {
         edit_str(v, "collapse_whitespace", &|s| collapse(s))
     }
+
+    /// A run of whitespace becomes at most one space: never longer than its input; known values
+    /// are collapsed exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        input.mapped_or(self, input.max_chars)
+    }
 }
 
 fn collapse(s: &str) -> std::borrow::Cow<'_, str> {
@@ -65,11 +71,20 @@ fn collapse(s: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
     #[test]
     fn clean_text_unchanged_and_blank_empty() {
         assert_eq!(run("collapse_whitespace", r#""a b""#).unwrap(), json!("a b"));
         assert_eq!(run("collapse_whitespace", r#"" \t ""#).unwrap(), json!(""));
+    }
+
+    #[test]
+    fn bound_keeps_length_and_collapses_known_values() {
+        assert_eq!(bound("collapse_whitespace", Bound::at_most(8)), Bound::at_most(8));
+        let got = bound("collapse_whitespace", Bound::exactly([" a \t b ", "a b"]));
+        assert_eq!(got, Bound::exactly(["a b"]));
+        assert_eq!(got.max_chars, Some(3));
     }
 }

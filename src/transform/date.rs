@@ -3,14 +3,14 @@
 use std::fmt;
 
 use jiff::fmt::strtime::BrokenDownTime;
-use jiff::tz::TimeZone;
+use jiff::tz::{Offset, TimeZone};
 use jiff::{Timestamp, Zoned, civil};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{map_scalars, 
-    CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, did_you_mean, show,
+    Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, did_you_mean, show,
 };
 
 /// One input format, or a list of them tried in order.
@@ -282,6 +282,67 @@ fn sample() -> Result<Zoned, String> {
         .at(16, 24, 59, 123_456_789)
         .to_zoned(TimeZone::fixed(jiff::tz::offset(-4)))
         .map_err(|e| e.to_string())
+}
+
+/// Moments that, among them, give every field of a date its widest text: two-digit months,
+/// days, hours (also on the 12-hour clock) and minutes, a three-digit day of the year, nine
+/// digits of fraction, the years -9999 (signed) and 9999 (the ends of jiff's range, also the
+/// longest epoch seconds), offsets with seconds (as zones had before standard time), and none.
+fn extremes() -> Vec<Zoned> {
+    let offsets = [
+        Some(Offset::UTC),
+        Some(jiff::tz::offset(-4)),
+        Offset::from_seconds(-(4 * 3600 + 56 * 60 + 2)).ok(),
+        Some(jiff::tz::offset(14)),
+    ];
+    let moments = [
+        (2024, 7, 15, 16, 24, 59, 123_456_789),
+        (2024, 12, 31, 23, 59, 59, 999_999_999),
+        (2024, 10, 28, 12, 10, 10, 10),
+        (-9999, 12, 31, 23, 59, 59, 987_654_321),
+        (9999, 12, 30, 10, 59, 59, 987_654_321),
+    ];
+    let mut out = Vec::new();
+    for (y, mo, d, h, mi, sec, ns) in moments {
+        for offset in offsets.into_iter().flatten() {
+            if let Ok(z) = civil::date(y, mo, d).at(h, mi, sec, ns).to_zoned(TimeZone::fixed(offset)) {
+                out.push(z);
+            }
+        }
+    }
+    out
+}
+
+/// The conversions whose text is numbers (or AM/PM, or whitespace) of a width that
+/// [`extremes`] reach: `%Y %m %d %H %M %S %f %z %s`... Names of months, days and zones (`%B %b
+/// %h %A %a %Z %Q`) and the locale forms (`%c %r %x %X`) are not among them.
+const NUMERIC: &str = "%CDFGHIMNPRSTUVWYdefgjklmnpqstuwyz";
+
+/// The most characters `pattern` writes, if known: each conversion at its widest among the
+/// [`extremes`], literal text as it is. `None` when a conversion writes names.
+fn pattern_longest(pattern: &str) -> Option<usize> {
+    let samples = extremes();
+    let mut total = 0;
+    let mut rest = pattern;
+    while let Some(at) = rest.find('%') {
+        total += rest[..at].chars().count();
+        let after = &rest[at + 1..];
+        // Flags, padding, the colons of `%:z` and the dot of `%.f`, then the conversion.
+        let flags = after.find(|c: char| !matches!(c, '_' | '-' | '0'..='9' | '^' | '#' | ':' | '.'))?;
+        let conversion = after[flags..].chars().next()?;
+        if !NUMERIC.contains(conversion) {
+            return None;
+        }
+        let end = at + 1 + flags + conversion.len_utf8();
+        let one = &rest[at..end];
+        total += samples
+            .iter()
+            .filter_map(|z| BrokenDownTime::from(z).to_string(one).ok())
+            .map(|t| t.chars().count())
+            .max()?;
+        rest = &rest[end..];
+    }
+    Some(total + rest.chars().count())
 }
 
 fn in_format(f: &str, tz: &TimeZone) -> Result<InFormat, String> {
@@ -617,6 +678,31 @@ impl Date {
         Ok(Value::String(text))
     }
 
+    /// The most characters an output can have, if known: epoch numbers at the ends of jiff's
+    /// range of moments, RFC 3339 and patterns at their widest (see [`pattern_longest`]).
+    fn longest(&self) -> Option<usize> {
+        let len = |v: Value| super::as_text(&v).map(|t| t.chars().count());
+        match &self.to {
+            OutFormat::EpochS | OutFormat::EpochMs => [Timestamp::MIN, Timestamp::MAX]
+                .into_iter()
+                .map(|ts| self.write(ts, String::new()).ok().and_then(len))
+                .max()
+                .flatten(),
+            OutFormat::Rfc3339 => extremes()
+                .iter()
+                .map(|z| {
+                    if self.to_utc {
+                        z.timestamp().to_string()
+                    } else {
+                        z.timestamp().display_with_offset(z.offset()).to_string()
+                    }
+                })
+                .map(|t| t.chars().count())
+                .max(),
+            OutFormat::Pattern(p, _) => pattern_longest(p),
+        }
+    }
+
     fn fail(&self, v: &Value, miss: Miss) -> RuleError {
         let message = match miss {
             Miss::NoMatch => format!(
@@ -647,11 +733,20 @@ impl Transform for Date {
             other => Err(RuleError::new("invalid_date", format!("{} is not a date", show(&other)))),
         })
     }
+
+    /// The output is at most as long as the output format can write (epoch numbers, RFC 3339,
+    /// patterns of numbers); unknown for patterns with names of months, days or zones. Values
+    /// are not listed.
+    fn bound(&self, input: &Bound) -> Bound {
+        let _ = input;
+        Bound { max_chars: self.longest(), values: None }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::{BrokenDownTime, Simple, Timestamp, civil};
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::{Value, json};
 
@@ -1089,5 +1184,66 @@ mod tests {
         assert!(e.contains("`unix` is neither a keyword"), "{e}");
         let e = compile_err("{date: {form: rfc3339}}");
         assert!(e.contains("form"), "{e}");
+    }
+
+    #[test]
+    fn bound_of_the_output_format() {
+        let max = |step: &str| bound(step, Bound::unknown());
+        // RFC 3339 at its widest: a signed year, nine digits of fraction, an offset.
+        assert_eq!(max("date"), Bound::at_most("-009999-12-31T23:59:59.987654321Z".len()));
+        assert_eq!(max("{date: {to_tz: America/New_York}}"), Bound::at_most(38));
+        assert_eq!(max("{date: {to: epoch_s}}"), Bound::at_most("-377705116800".len()));
+        assert_eq!(max("{date: {to: epoch_ms}}"), Bound::at_most(16));
+        // Years before 1000 and after the year 0 are possible (an epoch of -1e11 seconds is in
+        // the year -1199): `%Y` may take 5 characters.
+        assert_eq!(max("{date: {to: \"%m/%d/%Y %H:%M:%S\"}}"), Bound::at_most(20));
+        assert_eq!(max("{date: {to: \"%Y%m%d%%\"}}"), Bound::at_most(10));
+        assert_eq!(max("{date: {to: \"%-m/%-d %-I:%M %p\"}}"), Bound::at_most(14));
+        assert_eq!(max("{date: {to: \"%H:%M:%S%z\"}}"), Bound::at_most(15));
+        // Names have no known width.
+        for names in ["%B %d, %Y", "%a %H:%M", "%H:%M %Z", "%Y-%m-%d %Q", "%c", "%h %d"] {
+            assert_eq!(max(&format!("{{date: {{to: \"{names}\"}}}}")), Bound::unknown(), "{names}");
+        }
+        // The input does not matter.
+        assert_eq!(bound("{date: {to: \"%Y\"}}", Bound::exactly(["2026-03-14"])), Bound::at_most(5));
+    }
+
+    /// Moments across jiff's whole range, in zones with odd offsets (Monrovia's -00:44:30 until
+    /// 1972), never come out longer than the bound.
+    #[test]
+    fn outputs_are_within_the_bound() {
+        let formats = [
+            "rfc3339",
+            "epoch_s",
+            "epoch_ms",
+            "\"%m/%d/%Y %H:%M:%S\"",
+            "\"%Y-%m-%dT%H:%M:%S%.f%:z\"",
+            "\"%-m/%-d/%y %-I:%M %P\"",
+            "\"%s|%j|%U|%W|%V|%G|%g|%C|%::z|%:::z|%z|%e|%k|%l|%f|%N|%3f|%q|%u|%w|%D|%F|%T|%R\"",
+        ];
+        let zones = ["UTC", "America/New_York", "Asia/Kathmandu", "Pacific/Kiritimati", "Africa/Monrovia"];
+        let (lo, hi) = (Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut inputs: Vec<String> = vec![lo.to_string(), format!("{hi}.999999999"), "-100000000000".into(), "0".into()];
+        for _ in 0..300 {
+            let secs = lo + (rng.next(usize::MAX) as i64).rem_euclid(hi - lo);
+            inputs.push(format!("{secs}.{:09}", rng.next(1_000_000_000)));
+            // The usual years too, where offsets with seconds were in use.
+            inputs.push(format!("{}.{}", -3_000_000_000 + rng.next(6_000_000_000) as i64, rng.next(1000)));
+        }
+        let mut written = 0;
+        for to in formats {
+            for zone in zones {
+                let step = format!("{{date: {{from: epoch_s, to: {to}, to_tz: {zone}}}}}");
+                let max = bound(&step, Bound::unknown()).max_chars.unwrap_or_else(|| panic!("{step}"));
+                for input in &inputs {
+                    let Ok(out) = run(&step, &json!(input).to_string()) else { continue };
+                    written += 1;
+                    let text = crate::transform::as_text(&out).unwrap_or_default().chars().count();
+                    assert!(text <= max, "{step} on {input}: {out} has {text} characters, the bound is {max}");
+                }
+            }
+        }
+        assert!(written > 20_000, "{written} outputs");
     }
 }

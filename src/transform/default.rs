@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, is_empty};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, is_empty};
 
 /// When the default applies.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -63,10 +63,20 @@ impl Transform for Options {
         };
         Ok(if replace { self.value.clone() } else { v })
     }
+    /// The input, with the default instead of an empty value. Whether a value can be missing is
+    /// not known, so the default is always among the results. Known values are replaced (when
+    /// blank) exactly; a list or object default is not described.
+    fn bound(&self, input: &Bound) -> Bound {
+        if matches!(self.value, Value::Array(_) | Value::Object(_)) {
+            return Bound::unknown();
+        }
+        input.mapped_or(self, input.max_chars).union(&Bound::of_value(&self.value))
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -75,5 +85,19 @@ mod tests {
         assert_eq!(run("{default: {value: {a: 1}}}", "null").unwrap(), json!({"a": 1}));
         assert_eq!(run("{default: x}", "[]").unwrap(), json!("x"));
         assert_eq!(run("{default: x}", "false").unwrap(), json!(false));
+    }
+
+    #[test]
+    fn bound_adds_the_default() {
+        assert_eq!(bound("{default: Missed}", Bound::exactly(["Answered", "", " "])), Bound::exactly(["Answered", "Missed"]));
+        assert_eq!(bound("{default: Missed}", Bound::at_most(3)), Bound::at_most(6));
+        assert_eq!(bound("{default: Missed}", Bound::at_most(12)), Bound::at_most(12));
+        assert_eq!(bound("{default: Missed}", Bound::unknown()), Bound::unknown());
+        assert_eq!(bound("{default: 0}", Bound::exactly(["12"])), Bound::exactly(["12", "0"]));
+        // Only null is replaced: the empty text stays.
+        let step = "{default: {value: X, when: null}}";
+        assert_eq!(bound(step, Bound::exactly(["", "a"])), Bound::exactly(["", "a", "X"]));
+        assert_eq!(bound("{default: {value: null}}", Bound::exactly(["a"])), Bound::exactly(["a"]));
+        assert_eq!(bound("{default: [x]}", Bound::exactly(["a"])), Bound::unknown());
     }
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_text};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_text};
 
 /// `digits` takes no options.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -46,14 +46,27 @@ impl Transform for Digits {
             Ok(())
         })
     }
+
+    /// Only removes characters: never longer than its input; known values are mapped exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        input.mapped_or(self, input.max_chars)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
     #[test]
     fn non_ascii_digits_removed() {
         assert_eq!(run("digits", r#""٣4""#).unwrap(), json!("4"));
+    }
+
+    #[test]
+    fn bound_keeps_length_and_maps_known_values() {
+        assert_eq!(bound("digits", Bound::at_most(14)), Bound::at_most(14));
+        assert_eq!(bound("digits", Bound::unknown()), Bound::unknown());
+        assert_eq!(bound("digits", Bound::exactly(["(949) 265", "N/A"])), Bound::exactly(["949265", ""]));
     }
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
+use super::{Bound, as_text, map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
 
 /// The output of `duration`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -298,10 +298,19 @@ impl Transform for Duration {
                 .map_err(|why| Self::fail(&scalar, why))
         })
     }
+    /// As long as the longest duration accepted (`i64::MAX` seconds) is written: 19 characters
+    /// in seconds, 18 in minutes, 22 as `HH:MM:SS`. Values are not listed.
+    fn bound(&self, input: &Bound) -> Bound {
+        let _ = input;
+        let longest = u128::from(i64::MAX.unsigned_abs()) * MICROS;
+        let max_chars = self.output(longest).ok().as_ref().and_then(as_text).map(|t| t.chars().count());
+        Bound { max_chars, values: None }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::{Value, json};
 
@@ -441,5 +450,15 @@ mod tests {
     #[test]
     fn bad_options() {
         assert!(compile_err("{duration: {to: hours}}").contains("hours"));
+    }
+
+    #[test]
+    fn bound_of_the_longest_duration() {
+        assert_eq!(bound("duration", Bound::unknown()), Bound::at_most(19));
+        assert_eq!(bound("{duration: {to: minutes}}", Bound::at_most(3)), Bound::at_most(18));
+        assert_eq!(bound("{duration: {to: hms}}", Bound::unknown()), Bound::at_most(22));
+        // The longest is accepted, and one second more is not.
+        assert_eq!(run("{duration: {to: hms}}", "9223372036854775807").unwrap(), json!("2562047788015215:30:07"));
+        assert!(run("duration", "9223372036854775808").is_err());
     }
 }

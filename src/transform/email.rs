@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
+use super::{Bound, LOWER_CASE_GROWTH, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
 
 /// Options of `email`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -246,10 +246,18 @@ impl Transform for Email {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
         map_text(v, "email", &|s: String| self.convert(s))
     }
+    /// An accepted address has at most 254 characters (and no more than its input), but
+    /// lower-casing can lengthen it: `İ` (U+0130), allowed as a letter, becomes two characters.
+    /// Known values are checked exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        let n = input.max_chars.map_or(MAX_TOTAL, |n| n.min(MAX_TOTAL));
+        input.mapped_or(self, Some(n.saturating_mul(LOWER_CASE_GROWTH)))
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::{Value, json};
 
@@ -387,5 +395,13 @@ mod tests {
     #[test]
     fn bad_options() {
         assert!(compile_err("{email: {lower_domain: true}}").contains("lower_domain"));
+    }
+
+    #[test]
+    fn bound_limit_and_known_values() {
+        assert_eq!(bound("email", Bound::unknown()), Bound::at_most(508));
+        assert_eq!(bound("email", Bound::at_most(40)), Bound::at_most(80));
+        let known = Bound::exactly([" John@X.COM ", "bad", "a@İ.com"]);
+        assert_eq!(bound("email", known), Bound::exactly(["John@x.com", "a@i\u{307}.com"]));
     }
 }

@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::{CompileCtx, Example, Pairs, RuleConfig, RuleDoc, RuleError, Transform, as_text, kind, show};
+use super::{Bound, CompileCtx, Example, Pairs, RuleConfig, RuleDoc, RuleError, Transform, as_text, kind, show};
 
 /// What to do with a value that is not in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -444,6 +444,30 @@ impl Transform for Lookup {
             other => self.one(other),
         }
     }
+
+    /// Known input values are looked up exactly. Otherwise: every output of the table, and what
+    /// a miss gives (the `default`, the input itself with `on_missing: keep`, nothing when it is
+    /// rejected or null). Not described: `all: true` (a list) and tables or defaults that give
+    /// lists or objects (whole CSV rows).
+    fn bound(&self, input: &Bound) -> Bound {
+        if self.all {
+            return Bound::unknown();
+        }
+        if let Some(b) = input.map_values(self) {
+            return b;
+        }
+        if self.table.outputs.iter().any(|v| matches!(v, Value::Array(_) | Value::Object(_))) {
+            return Bound::unknown();
+        }
+        let table = Bound::exactly(self.table.outputs.iter().filter_map(as_text).map(|t| t.into_owned()));
+        let miss = match self.mode {
+            Mode::Reject | Mode::Null => return table,
+            Mode::Default => Bound::of_value(&self.default),
+            Mode::Keep => input.clone(),
+            Mode::Empty => Bound::unknown(),
+        };
+        table.union(&miss)
+    }
 }
 
 #[cfg(test)]
@@ -680,5 +704,58 @@ or set `all: true` to get every matching row"
         }
         // Same keys are fine with `all: true` in a map too.
         assert_eq!(run("{lookup: {map: {A: b, a: c}, case_insensitive: true, all: true}}", r#""A""#).unwrap(), json!(["b", "c"]));
+    }
+
+    #[test]
+    fn bound_is_the_table_outputs() {
+        let map = "map: {Answered: Answered, Unanswered: Missed, Busy: Missed}";
+        let b = bound(&format!("{{lookup: {{{map}}}}}"), Bound::unknown());
+        assert_eq!(b, Bound::exactly(["Answered", "Missed"]));
+        assert_eq!(b.max_chars, Some(8));
+        assert_eq!(bound(&format!("{{lookup: {{{map}, on_missing: null}}}}"), Bound::at_most(3)), b);
+        // Known inputs: only what they give; a value not in the table is rejected.
+        let got = bound(&format!("{{lookup: {{{map}}}}}"), Bound::exactly(["Busy", " Unanswered", "Transferred"]));
+        assert_eq!(got, Bound::exactly(["Missed"]));
+        // Numbers and booleans are their text.
+        assert_eq!(bound("{lookup: {map: {a: 1, b: true, c: null}}}", Bound::unknown()), Bound::exactly(["1", "true"]));
+    }
+
+    #[test]
+    fn bound_with_default() {
+        let map = "map: {Answered: Answered, Busy: Missed}";
+        let b = bound(&format!("{{lookup: {{{map}, default: Voicemail}}}}"), Bound::unknown());
+        assert_eq!(b, Bound::exactly(["Answered", "Missed", "Voicemail"]));
+        assert_eq!(b.max_chars, Some(9));
+        let b = bound(&format!("{{lookup: {{{map}, default: 0}}}}"), Bound::unknown());
+        assert_eq!(b, Bound::exactly(["Answered", "Missed", "0"]));
+        let b = bound(&format!("{{lookup: {{{map}, default: 0}}}}"), Bound::exactly(["Busy", "x"]));
+        assert_eq!(b, Bound::exactly(["Missed", "0"]));
+        assert_eq!(bound(&format!("{{lookup: {{{map}, default: [1]}}}}"), Bound::unknown()), Bound::unknown());
+    }
+
+    #[test]
+    fn bound_keep_adds_the_input() {
+        let step = "{lookup: {map: {CA: \"328290\", NV: \"328999\"}, on_missing: keep}}";
+        assert_eq!(bound(step, Bound::unknown()), Bound::unknown());
+        assert_eq!(bound(step, Bound::at_most(2)), Bound::at_most(6));
+        assert_eq!(bound(step, Bound::at_most(30)), Bound::at_most(30));
+        assert_eq!(bound(step, Bound::exactly(["CA", "TX"])), Bound::exactly(["328290", "TX"]));
+    }
+
+    #[test]
+    fn bound_of_lists_and_rows_is_unknown() {
+        assert_eq!(bound("{lookup: {map: {CA: x}, all: true}}", Bound::exactly(["CA"])), Bound::unknown());
+        assert_eq!(bound("{lookup: {map: {CA: {id: x}}}}", Bound::unknown()), Bound::unknown());
+        assert_eq!(bound("{lookup: {map: {CA: [x]}}}", Bound::exactly(["CA"])), Bound::unknown());
+    }
+
+    #[test]
+    fn bound_of_a_file_column() {
+        let t = with_file("agents.csv", AGENTS, "{lookup: {file: agents.csv, key: id, value: email}}").unwrap();
+        let b = t.bound(&Bound::unknown());
+        assert_eq!(b, Bound::exactly(["Anthony.Smith@xyz.com", "Erin.Jones@xyz.com", "Maria.Lopez@xyz.com"]));
+        assert_eq!(b.max_chars, Some(21));
+        let t = with_file("agents.csv", AGENTS, "{lookup: {file: agents.csv, key: id}}").unwrap();
+        assert_eq!(t.bound(&Bound::unknown()), Bound::unknown());
     }
 }

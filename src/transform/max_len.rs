@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_text};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_text};
 
 /// What to do with text longer than the limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -81,10 +81,17 @@ impl Transform for Options {
             }
         })
     }
+    /// At most `len` characters (in both modes: `reject` lets only shorter text through), and
+    /// never more than the input. Known values are cut (or dropped) exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        let n = input.max_chars.map_or(self.len, |m| m.min(self.len));
+        input.mapped_or(self, Some(n))
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -105,5 +112,25 @@ mod tests {
     fn reject_message_names_lengths() {
         let e = run("{max_len: {len: 2, overflow: reject}}", r#""abc""#).unwrap_err();
         assert_eq!(e.message, "3 characters, the limit is 2");
+    }
+
+    #[test]
+    fn bound_is_the_smaller_limit() {
+        assert_eq!(bound("{max_len: 3}", Bound::unknown()), Bound::at_most(3));
+        assert_eq!(bound("{max_len: 3}", Bound::at_most(2)), Bound::at_most(2));
+        assert_eq!(bound("{max_len: {len: 3, overflow: reject}}", Bound::at_most(80)), Bound::at_most(3));
+        assert_eq!(bound("{max_len: 2}", Bound::exactly(["abc", "x", "ab"])), Bound::exactly(["ab", "x"]));
+        // Rejected values never come out.
+        assert_eq!(bound("{max_len: {len: 2, overflow: reject}}", Bound::exactly(["abc", "x"])), Bound::exactly(["x"]));
+    }
+
+    #[test]
+    fn bound_after_add_prefix() {
+        use crate::transform::{Transform, bound_of_steps, compile_yaml_step};
+        let steps = ["{add_prefix: \"+1\"}", "{max_len: 10}"].map(|s| compile_yaml_step(s, &cx()).unwrap());
+        let steps: Vec<&dyn Transform> = steps.iter().map(|b| &**b).collect();
+        assert_eq!(bound_of_steps(&steps, Bound::at_most(10)), Bound::at_most(10));
+        assert_eq!(bound_of_steps(&steps, Bound::at_most(7)), Bound::at_most(9));
+        assert_eq!(bound_of_steps(&steps, Bound::exactly(["9492651111"])), Bound::exactly(["+194926511"]));
     }
 }

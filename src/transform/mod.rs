@@ -14,6 +14,7 @@
 //! [`RuleError`]: a short machine-readable `reason` (`invalid_phone`) and a message for people.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
@@ -92,35 +93,104 @@ pub trait Transform: Send + Sync + fmt::Debug {
 }
 
 /// What is known, before any data is read, about the values a step can give.
+///
+/// A bound describes values that have a text (strings, numbers and booleans, as [`as_text`]
+/// writes them); text rules work on a list element by element, so for a list it describes each
+/// element. It is an over-approximation: every value a step can give is within it, but not every
+/// value within it can be given.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Bound {
     /// The value's text is at most this many characters (None: unknown / unbounded).
     pub max_chars: Option<usize>,
-    /// The value's text is always one of these (None: any).
-    pub values: Option<std::collections::BTreeSet<String>>,
+    /// The value's text is always one of these (None: any). Missing/null values are not counted.
+    pub values: Option<BTreeSet<String>>,
 }
 
 impl Bound {
+    /// Nothing is known.
     pub fn unknown() -> Bound {
         Bound::default()
     }
-    pub fn exactly(values: impl IntoIterator<Item = String>) -> Bound {
-        let values: std::collections::BTreeSet<String> = values.into_iter().collect();
+
+    /// One of these texts; at most as long as the longest.
+    pub fn exactly<I>(texts: I) -> Bound
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let values: BTreeSet<String> = texts.into_iter().map(Into::into).collect();
         Bound {
-            max_chars: Some(values.iter().map(|v| v.chars().count()).max().unwrap_or(0)),
+            max_chars: Some(values.iter().map(|t| t.chars().count()).max().unwrap_or(0)),
             values: Some(values),
         }
     }
+
+    /// Any text of at most `n` characters.
     pub fn at_most(n: usize) -> Bound {
         Bound {
             max_chars: Some(n),
             values: None,
         }
     }
+
+    /// The bound of a constant: its text (a number 5 is `"5"`). `null` gives no value at all; a
+    /// list or an object is not described.
     pub fn of_value(v: &Value) -> Bound {
-        Bound::exactly([crate::codec::scalar_text(v).into_owned()])
+        match v {
+            Value::Null => Bound::exactly(std::iter::empty::<String>()),
+            Value::Array(_) | Value::Object(_) => Bound::unknown(),
+            scalar => Bound::exactly(as_text(scalar).map(Cow::into_owned)),
+        }
+    }
+
+    /// Either this or `other`.
+    pub fn union(&self, other: &Bound) -> Bound {
+        Bound {
+            max_chars: self.max_chars.zip(other.max_chars).map(|(a, b)| a.max(b)),
+            values: match (&self.values, &other.values) {
+                (Some(a), Some(b)) => Some(a.union(b).cloned().collect()),
+                _ => None,
+            },
+        }
+    }
+
+    /// When the values are known: what `rule` makes of each of them (a value it rejects gives
+    /// nothing, nor does `null`), so the result is exact. `None` when the values are not known,
+    /// or the rule turns one into a list or an object.
+    ///
+    /// Each value is given to the rule as text, so this is only for rules that read numbers and
+    /// booleans through their text form, as the text rules do.
+    pub fn map_values<T: Transform + ?Sized>(&self, rule: &T) -> Option<Bound> {
+        let mut out = BTreeSet::new();
+        for v in self.values.as_ref()? {
+            match rule.apply(Value::String(v.clone())) {
+                Err(_) | Ok(Value::Null) => {}
+                Ok(x) => {
+                    out.insert(as_text(&x)?.into_owned());
+                }
+            }
+        }
+        Some(Bound::exactly(out))
+    }
+
+    /// [`Bound::map_values`] when the values are known, else any text of at most `max_chars`.
+    pub fn mapped_or<T: Transform + ?Sized>(&self, rule: &T, max_chars: Option<usize>) -> Bound {
+        self.map_values(rule).unwrap_or(Bound {
+            max_chars,
+            values: None,
+        })
     }
 }
+
+/// What the output of `steps`, run in order, can be when their input is within `start`.
+pub fn bound_of_steps(steps: &[&dyn Transform], start: Bound) -> Bound {
+    steps.iter().fold(start, |b, step| step.bound(&b))
+}
+
+/// The most characters one character can become when upper-cased (`ﬃ` gives `FFI`).
+pub const UPPER_CASE_GROWTH: usize = 3;
+/// The most characters one character can become when lower-cased (`İ` gives `i̇`).
+pub const LOWER_CASE_GROWTH: usize = 2;
 
 /// [`Transform::apply`] of a rule that implements [`Transform::apply_mut`].
 pub fn apply_by_mut<T: Transform + ?Sized>(rule: &T, mut value: Value) -> Result<Value, RuleError> {
@@ -655,6 +725,12 @@ pub(crate) mod testing {
         got
     }
 
+    /// Compile `step` (YAML) and ask what it gives for inputs within `input`.
+    pub fn bound(step: &str, input: Bound) -> Bound {
+        let t = compile_yaml_step(step, &cx()).unwrap_or_else(|e| panic!("step {step}: {e}"));
+        t.bound(&input)
+    }
+
     /// Compile `step` and return the compile error.
     pub fn compile_err(step: &str) -> String {
         match compile_yaml_step(step, &cx()) {
@@ -742,6 +818,130 @@ mod tests {
             run(serde_json::json!({"a": 1}), &trim).unwrap_err().reason,
             "wrong_type"
         );
+    }
+
+    #[test]
+    fn bound_helpers() {
+        let b = Bound::exactly(["ab", "é", "xyz"]);
+        assert_eq!(b.max_chars, Some(3));
+        assert_eq!(b.values.as_ref().map(BTreeSet::len), Some(3));
+        assert_eq!(Bound::exactly(Vec::<String>::new()).max_chars, Some(0));
+        assert_eq!(
+            Bound::at_most(7),
+            Bound {
+                max_chars: Some(7),
+                values: None
+            }
+        );
+        assert_eq!(
+            Bound::unknown(),
+            Bound {
+                max_chars: None,
+                values: None
+            }
+        );
+        assert_eq!(Bound::of_value(&Value::from(5)), Bound::exactly(["5"]));
+        assert_eq!(
+            Bound::of_value(&Value::from(-1.5)),
+            Bound::exactly(["-1.5"])
+        );
+        assert_eq!(
+            Bound::of_value(&Value::Bool(false)),
+            Bound::exactly(["false"])
+        );
+        assert_eq!(
+            Bound::of_value(&Value::from("Missed")),
+            Bound::exactly(["Missed"])
+        );
+        assert_eq!(
+            Bound::of_value(&Value::Null),
+            Bound::exactly(Vec::<String>::new())
+        );
+        assert_eq!(Bound::of_value(&serde_json::json!(["a"])), Bound::unknown());
+        assert_eq!(
+            Bound::exactly(["a"]).union(&Bound::exactly(["bcd"])),
+            Bound::exactly(["a", "bcd"])
+        );
+        assert_eq!(
+            Bound::exactly(["a"]).union(&Bound::at_most(4)),
+            Bound::at_most(4)
+        );
+        assert_eq!(
+            Bound::exactly(["a"]).union(&Bound::unknown()),
+            Bound::unknown()
+        );
+    }
+
+    #[test]
+    fn bound_of_steps_folds_in_order() {
+        let steps =
+            ["{add_prefix: \"+1\"}", "{max_len: 5}"].map(|s| compile_yaml_step(s, &cx()).unwrap());
+        let steps: Vec<&dyn Transform> = steps.iter().map(|b| &**b).collect();
+        assert_eq!(
+            bound_of_steps(&steps, Bound::at_most(10)),
+            Bound::at_most(5)
+        );
+        assert_eq!(bound_of_steps(&steps, Bound::at_most(2)), Bound::at_most(4));
+        assert_eq!(bound_of_steps(&steps, Bound::unknown()), Bound::at_most(5));
+        assert_eq!(
+            bound_of_steps(&steps, Bound::exactly(["9492"])),
+            Bound::exactly(["+1949"])
+        );
+        // In the other order the prefix comes after the cut.
+        let steps = [steps[1], steps[0]];
+        assert_eq!(bound_of_steps(&steps, Bound::unknown()), Bound::at_most(7));
+        assert_eq!(bound_of_steps(&[], Bound::at_most(3)), Bound::at_most(3));
+    }
+
+    /// Whole flows, as `fieldmap validate` will see them.
+    #[test]
+    fn bound_of_flows() {
+        let flow = |steps: &[&str]| {
+            let steps: Vec<_> = steps
+                .iter()
+                .map(|s| compile_yaml_step(s, &cx()).unwrap())
+                .collect();
+            let steps: Vec<&dyn Transform> = steps.iter().map(|b| &**b).collect();
+            bound_of_steps(&steps, Bound::unknown())
+        };
+        // A state code, lower-cased: still two characters, because the values are known.
+        let b = flow(&["trim", "us_state", "lower"]);
+        assert_eq!(
+            (b.max_chars, b.values.as_ref().map(|v| v.contains("ca"))),
+            (Some(2), Some(true))
+        );
+        // A call status: the lookup's outputs, the default, and nothing else.
+        let b = flow(&[
+            "trim",
+            "{lookup: {map: {Answered: Answered, Busy: Missed}, on_missing: null}}",
+            "{default: Missed}",
+        ]);
+        assert_eq!(b, Bound::exactly(["Answered", "Missed"]));
+        assert_eq!(
+            flow(&["{phone: {countries: [US], format: national_digits}}"]),
+            Bound::at_most(10)
+        );
+        // A free-text field is unbounded until it is cut.
+        assert_eq!(flow(&["trim", "title"]), Bound::unknown());
+        assert_eq!(
+            flow(&["trim", "title", "{max_len: 40}"]),
+            Bound::at_most(40)
+        );
+        assert_eq!(flow(&["{max_len: 40}", "upper"]), Bound::at_most(120));
+    }
+
+    #[test]
+    fn case_growth_is_the_most_any_character_grows() {
+        let chars = (0..=0x10FFFF_u32).filter_map(char::from_u32);
+        let (up, low) = chars.fold((0, 0), |(u, l), c| {
+            (
+                u.max(c.to_uppercase().count()),
+                l.max(c.to_lowercase().count()),
+            )
+        });
+        assert_eq!((up, low), (UPPER_CASE_GROWTH, LOWER_CASE_GROWTH));
+        // Whole-string case mapping (final sigma) grows no more than character by character.
+        assert_eq!("ΑΣ".to_lowercase().chars().count(), 2);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
 
 /// The output form of `phone`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -229,6 +229,9 @@ struct Phone {
 /// The longest text handed to libphonenumber (its `MAX_INPUT_STRING_LENGTH`).
 const MAX_INPUT: usize = 250;
 
+/// The longest national significant number libphonenumber reads (its `MAX_LENGTH_FOR_NSN`).
+const MAX_NSN: usize = 17;
+
 /// libphonenumber's metadata of the default region (for its international dialing prefix).
 struct RegionMeta(&'static Metadata);
 
@@ -355,6 +358,46 @@ impl Phone {
         }
     }
 
+    /// The longest national significant number, and the longest E.164 text, of a valid number
+    /// of the accepted countries (any country without `countries`). libphonenumber takes a
+    /// number as valid only when it has one of the possible lengths of a number type of its
+    /// region (a type without lengths is limited by the parser).
+    fn longest(&self) -> (usize, usize) {
+        let db: &'static phonenumber::metadata::Database = &phonenumber::metadata::DATABASE;
+        // All the regions of a country's calling code: which of them validates a number is
+        // libphonenumber's business.
+        let codes: Vec<u16> = match &self.countries {
+            Some(list) => list.iter().filter_map(|c| db.by_id(c.as_ref())).map(Metadata::country_code).collect(),
+            None => (1..=999).collect(),
+        };
+        let (mut nsn, mut e164) = (0, 0);
+        for code in codes {
+            for meta in db.by_code(&code).unwrap_or_default() {
+                let types = [
+                    meta.descriptors().premium_rate(),
+                    meta.descriptors().toll_free(),
+                    meta.descriptors().shared_cost(),
+                    meta.descriptors().voip(),
+                    meta.descriptors().personal_number(),
+                    meta.descriptors().pager(),
+                    meta.descriptors().uan(),
+                    meta.descriptors().voicemail(),
+                    meta.descriptors().fixed_line(),
+                    meta.descriptors().mobile(),
+                ];
+                let n = types
+                    .into_iter()
+                    .flatten()
+                    .map(|d| d.possible_length().iter().max().map_or(MAX_NSN, |&l| usize::from(l)))
+                    .max()
+                    .unwrap_or(0);
+                nsn = nsn.max(n);
+                e164 = e164.max(1 + code.to_string().len() + n);
+            }
+        }
+        (nsn, e164)
+    }
+
     /// The number in the wanted format; `None` if libphonenumber cannot format it.
     fn render(&self, n: &PhoneNumber) -> Option<String> {
         let mut out = String::with_capacity(20);
@@ -377,11 +420,29 @@ impl Transform for Phone {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
         map_text(v, "phone", &|s: String| self.convert(s))
     }
+
+    /// E.164 and national digits are as long as the longest valid number of the accepted
+    /// countries (from libphonenumber's metadata: 12 and 10 characters for US and Canada, 20 and
+    /// 17 for any country); the presentations with spaces and punctuation are not bounded.
+    /// `invalid: keep` adds the input. Known values are converted exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        let max = match self.format {
+            Format::E164 => Some(self.longest().1),
+            Format::NationalDigits => Some(self.longest().0),
+            Format::International | Format::National => None,
+        };
+        let max = match self.invalid {
+            Invalid::Reject => max,
+            Invalid::Keep => max.zip(input.max_chars).map(|(a, b)| a.max(b)),
+        };
+        input.mapped_or(self, max)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::compile_yaml_step;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -648,5 +709,64 @@ mod tests {
                 &json!(input).to_string(),
             );
         }
+    }
+
+    #[test]
+    fn bound_from_the_metadata() {
+        // Any country: Indonesia (+62) and Japan (+81) have 17-digit numbers.
+        assert_eq!(bound("phone", Bound::unknown()), Bound::at_most(20));
+        assert_eq!(bound("{phone: {format: national_digits}}", Bound::unknown()), Bound::at_most(17));
+        let us = "{phone: {countries: [US, CA]}}";
+        assert_eq!(bound(us, Bound::at_most(40)), Bound::at_most(12));
+        let us = "{phone: {countries: [US], format: national_digits}}";
+        assert_eq!(bound(us, Bound::unknown()), Bound::at_most(10));
+        // Germany: up to 15 digits after +49.
+        assert_eq!(bound("{phone: {countries: [DE]}}", Bound::unknown()), Bound::at_most(18));
+        assert_eq!(bound("{phone: {format: national}}", Bound::at_most(14)), Bound::unknown());
+        assert_eq!(bound("{phone: {format: international}}", Bound::at_most(14)), Bound::unknown());
+    }
+
+    #[test]
+    fn bound_keep_and_known_values() {
+        let keep = "{phone: {countries: [US], invalid: keep}}";
+        assert_eq!(bound(keep, Bound::at_most(5)), Bound::at_most(12));
+        assert_eq!(bound(keep, Bound::at_most(30)), Bound::at_most(30));
+        assert_eq!(bound(keep, Bound::unknown()), Bound::unknown());
+        let known = Bound::exactly(["(949) 265-1111", "9492651111", "12345"]);
+        assert_eq!(bound("phone", known.clone()), Bound::exactly(["+19492651111"]));
+        assert_eq!(bound(keep, known), Bound::exactly(["+19492651111", "12345"]));
+    }
+
+    /// Every example number of libphonenumber's metadata (valid numbers of every type of every
+    /// region) comes out within the bound, in both bounded formats.
+    #[test]
+    fn example_numbers_are_within_the_bound() {
+        let e164 = compile_yaml_step("phone", &cx()).unwrap();
+        let digits = compile_yaml_step("{phone: {format: national_digits}}", &cx()).unwrap();
+        let (max_e164, max_digits) = (20, 17);
+        assert_eq!(e164.bound(&Bound::unknown()), Bound::at_most(max_e164));
+        assert_eq!(digits.bound(&Bound::unknown()), Bound::at_most(max_digits));
+        let db: &phonenumber::metadata::Database = &phonenumber::metadata::DATABASE;
+        let (mut checked, mut longest) = (0, 0);
+        for code in 1..=999_u16 {
+            for meta in db.by_code(&code).unwrap_or_default() {
+                let d = meta.descriptors();
+                let types = [d.premium_rate(), d.toll_free(), d.shared_cost(), d.voip(), d.personal_number(), d.pager(), d.uan(), d.voicemail(), d.fixed_line(), d.mobile()];
+                for example in types.into_iter().flatten().filter_map(|t| t.example()) {
+                    let Ok(Value::String(out)) = e164.apply(Value::from(format!("+{code}{example}"))) else { continue };
+                    assert!(out.len() <= max_e164, "{out}");
+                    longest = longest.max(out.len());
+                    let Ok(Value::String(out)) = digits.apply(Value::from(format!("+{code}{example}"))) else { continue };
+                    assert!(out.len() <= max_digits, "{out}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked} examples");
+        // The bound is reached: an Indonesian toll-free number has 17 digits.
+        let top = e164.apply(Value::from("+62 001803 12345678901")).unwrap();
+        assert_eq!(top, Value::from("+6200180312345678901"));
+        assert_eq!(top.as_str().map(str::len), Some(max_e164));
+        assert!(longest >= 16, "the longest example has {longest} characters");
     }
 }

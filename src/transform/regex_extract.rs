@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
 
 /// What to do when the pattern does not match.
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
@@ -100,10 +100,17 @@ impl Transform for RegexExtract {
             },
         })
     }
+
+    /// A part of the input, the input itself (`no_match: keep`), empty text or null: never longer
+    /// than its input. Known values are extracted exactly (those rejected are dropped).
+    fn bound(&self, input: &Bound) -> Bound {
+        input.mapped_or(self, input.max_chars)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -118,5 +125,18 @@ mod tests {
         assert_eq!(run("{regex_extract: {pattern: \"a(b)?\"}}", r#""a""#).unwrap(), json!(""));
         assert_eq!(run("{regex_extract: {pattern: \"z\", no_match: null}}", r#""a""#).unwrap(), json!(null));
         assert_eq!(run("{regex_extract: {pattern: \"z\", no_match: keep}}", r#""a""#).unwrap(), json!("a"));
+    }
+
+    #[test]
+    fn bound_keeps_length_and_extracts_known_values() {
+        let step = "{regex_extract: {pattern: \"\\\\d{5}\"}}";
+        assert_eq!(bound(step, Bound::at_most(20)), Bound::at_most(20));
+        assert_eq!(bound(step, Bound::unknown()), Bound::unknown());
+        assert_eq!(bound(step, Bound::exactly(["CA 92618", "none"])), Bound::exactly(["92618"]));
+        let keep = "{regex_extract: {pattern: \"\\\\d{5}\", no_match: keep}}";
+        assert_eq!(bound(keep, Bound::exactly(["CA 92618", "none"])), Bound::exactly(["92618", "none"]));
+        // Null is not a value: nothing is left.
+        let null = "{regex_extract: {pattern: z, no_match: null}}";
+        assert_eq!(bound(null, Bound::exactly(["abc"])), Bound::exactly(Vec::<String>::new()));
     }
 }

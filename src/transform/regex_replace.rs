@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `regex_replace`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -65,10 +65,16 @@ impl Transform for RegexReplace {
             }
         })
     }
+    /// The replacement (with its capture groups) can make the text any length: known only when
+    /// the input values are, which are replaced exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        input.mapped_or(self, None)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -81,5 +87,12 @@ mod tests {
     fn named_groups() {
         let step = r#"{regex_replace: {pattern: "(?P<d>\\d{2})/(?P<m>\\d{2})", with: "${m}-${d}"}}"#;
         assert_eq!(run(step, r#""14/03""#).unwrap(), json!("03-14"));
+    }
+
+    #[test]
+    fn bound_only_from_known_values() {
+        let step = "{regex_replace: {pattern: \"^1(\\\\d{10})$\", with: \"$1\"}}";
+        assert_eq!(bound(step, Bound::at_most(11)), Bound::unknown());
+        assert_eq!(bound(step, Bound::exactly(["19492651111", "x"])), Bound::exactly(["9492651111", "x"]));
     }
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `replace`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -47,10 +47,22 @@ impl Transform for Config {
             if s.contains(self.find.as_str()) { s.replace(self.find.as_str(), &self.with).into() } else { s.into() }
         })
     }
+    /// Each replaced `find` becomes `with`: the text only grows when `with` is longer, by the
+    /// difference at most once per `find`-long stretch of the input. Known values are replaced
+    /// exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        let find = self.find.chars().count();
+        let with = self.with.chars().count();
+        let max = input.max_chars.and_then(|n| {
+            if with <= find { Some(n) } else { n.checked_div(find)?.checked_mul(with - find)?.checked_add(n) }
+        });
+        input.mapped_or(self, max)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -63,5 +75,16 @@ mod tests {
     #[test]
     fn no_match_unchanged() {
         assert_eq!(run("{replace: {find: x, with: y}}", r#""abc""#).unwrap(), json!("abc"));
+    }
+
+    #[test]
+    fn bound_grows_only_with_a_longer_replacement() {
+        assert_eq!(bound("{replace: {find: \" \", with: \"__\"}}", Bound::at_most(5)), Bound::at_most(10));
+        assert_eq!(bound("{replace: {find: ab, with: xyz}}", Bound::at_most(5)), Bound::at_most(7));
+        assert_eq!(bound("{replace: {find: aa, with: b}}", Bound::at_most(5)), Bound::at_most(5));
+        assert_eq!(bound("{replace: {find: \"-\"}}", Bound::at_most(12)), Bound::at_most(12));
+        assert_eq!(bound("{replace: {find: \" \", with: \"__\"}}", Bound::unknown()), Bound::unknown());
+        let got = bound("{replace: {find: \" \", with: \"__\"}}", Bound::exactly(["Loan Amount", "Id"]));
+        assert_eq!(got, Bound::exactly(["Loan__Amount", "Id"]));
     }
 }

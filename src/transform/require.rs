@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, as_text, is_empty, show};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, as_text, is_empty, show};
 
 /// Options of `require`. All given checks must pass.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -131,10 +131,33 @@ impl Transform for Require {
         }
         Ok(())
     }
+    /// The value passes unchanged, so the output is the input narrowed by the checks: `one_of`
+    /// gives the listed values that pass the other checks and fit the input, `len` and `max_len`
+    /// a length. With `allow_empty`, blank text of any length also passes unchecked. Known
+    /// values are checked exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        if let Some(b) = input.map_values(self) {
+            return b;
+        }
+        if self.cfg.allow_empty {
+            return Bound { max_chars: input.max_chars, values: None };
+        }
+        let limit = [input.max_chars, self.cfg.len, self.cfg.max_len].into_iter().flatten().min();
+        match &self.cfg.one_of {
+            Some(list) => Bound::exactly(
+                list.iter()
+                    .filter(|x| limit.is_none_or(|n| x.chars().count() <= n))
+                    .filter(|x| self.apply(Value::String((*x).clone())).is_ok())
+                    .cloned(),
+            ),
+            None => Bound { max_chars: limit, values: None },
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -155,5 +178,35 @@ mod tests {
         assert!(compile_err("{require: {min_len: 3, max_len: 2}}").contains("nothing can pass"));
         assert!(compile_err("{require: {one_of: []}}").contains("empty"));
         assert!(compile_err("{require: {pattern: \"[\"}}").contains("bad pattern"));
+    }
+
+    #[test]
+    fn bound_one_of() {
+        let step = "{require: {one_of: [Inbound, Outbound]}}";
+        assert_eq!(bound(step, Bound::unknown()), Bound::exactly(["Inbound", "Outbound"]));
+        // Intersected with what can come in.
+        assert_eq!(bound(step, Bound::exactly(["Inbound", "inbound", "Missed"])), Bound::exactly(["Inbound"]));
+        assert_eq!(bound(step, Bound::at_most(7)), Bound::exactly(["Inbound"]));
+        // And with the other checks.
+        let step = "{require: {one_of: [\"1\", \"22\", \"333\"], max_len: 2, pattern: \"[0-9]+\"}}";
+        assert_eq!(bound(step, Bound::unknown()), Bound::exactly(["1", "22"]));
+    }
+
+    #[test]
+    fn bound_lengths_and_patterns() {
+        assert_eq!(bound("{require: {len: 10}}", Bound::unknown()), Bound::at_most(10));
+        assert_eq!(bound("{require: {len: 10}}", Bound::at_most(40)), Bound::at_most(10));
+        assert_eq!(bound("{require: {min_len: 2, max_len: 5}}", Bound::at_most(3)), Bound::at_most(3));
+        assert_eq!(bound("{require: {pattern: \"[0-9]{5}\"}}", Bound::at_most(9)), Bound::at_most(9));
+        assert_eq!(bound("require", Bound::unknown()), Bound::unknown());
+        assert_eq!(bound("require", Bound::exactly(["a", " "])), Bound::exactly(["a"]));
+    }
+
+    #[test]
+    fn bound_allow_empty_lets_blanks_through() {
+        let step = "{require: {one_of: [a, bb], allow_empty: true}}";
+        assert_eq!(bound(step, Bound::unknown()), Bound::unknown());
+        assert_eq!(bound(step, Bound::at_most(4)), Bound::at_most(4));
+        assert_eq!(bound(step, Bound::exactly(["", "  ", "bb", "c"])), Bound::exactly(["", "  ", "bb"]));
     }
 }

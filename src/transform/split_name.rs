@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text};
 
 /// Which part of the name `split_name` returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -267,6 +267,14 @@ impl Transform for SplitName {
             })
         })
     }
+    /// One part is words of the input joined by single spaces: never longer than the input.
+    /// Known values are split exactly. The object of all four parts is not described.
+    fn bound(&self, input: &Bound) -> Bound {
+        if self.part.is_none() {
+            return Bound::unknown();
+        }
+        input.mapped_or(self, input.max_chars)
+    }
 }
 
 #[cfg(test)]
@@ -409,5 +417,14 @@ mod tests {
     #[test]
     fn bad_options() {
         assert!(compile_err("{split_name: {part: given}}").contains("given"));
+    }
+
+    #[test]
+    fn bound_of_one_part() {
+        assert_eq!(bound("{split_name: {part: last}}", Bound::at_most(30)), Bound::at_most(30));
+        let known = Bound::exactly(["John Smith", "Madonna", "Smith,  Mary Ann"]);
+        assert_eq!(bound("{split_name: {part: last}}", known.clone()), Bound::exactly(["Smith", ""]));
+        assert_eq!(bound("{split_name: {part: middle}}", known), Bound::exactly(["", "Ann"]));
+        assert_eq!(bound("split_name", Bound::at_most(30)), Bound::unknown());
     }
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `strip_prefix`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -49,10 +49,16 @@ impl Transform for StripPrefix {
         let t = self.0.as_str();
         edit_str(v, "strip_prefix", &|s| s.strip_prefix(t).unwrap_or(s).into())
     }
+
+    /// Never longer than its input; known values are stripped exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        input.mapped_or(self, input.max_chars)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -64,5 +70,11 @@ mod tests {
     #[test]
     fn only_once() {
         assert_eq!(run("{strip_prefix: a}", r#""aab""#).unwrap(), json!("ab"));
+    }
+
+    #[test]
+    fn bound_keeps_length_and_strips_known_values() {
+        assert_eq!(bound("{strip_prefix: adv_}", Bound::at_most(5)), Bound::at_most(5));
+        assert_eq!(bound("{strip_prefix: adv_}", Bound::exactly(["adv_x", "y"])), Bound::exactly(["x", "y"]));
     }
 }

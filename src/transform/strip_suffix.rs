@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `strip_suffix`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -50,10 +50,16 @@ impl Transform for StripSuffix {
         let t = self.0.as_str();
         edit_str(v, "strip_suffix", &|s| s.strip_suffix(t).unwrap_or(s).into())
     }
+
+    /// Never longer than its input; known values are stripped exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        input.mapped_or(self, input.max_chars)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -65,5 +71,11 @@ mod tests {
     #[test]
     fn only_once() {
         assert_eq!(run("{strip_suffix: s}", r#""ss""#).unwrap(), json!("s"));
+    }
+
+    #[test]
+    fn bound_keeps_length_and_strips_known_values() {
+        assert_eq!(bound("{strip_suffix: s}", Bound::at_most(5)), Bound::at_most(5));
+        assert_eq!(bound("{strip_suffix: s}", Bound::exactly(["50s", "50", "ss"])), Bound::exactly(["50", "s"]));
     }
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
+use super::{Bound, UPPER_CASE_GROWTH, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_str};
 
 /// Options of `title`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -62,10 +62,16 @@ impl Transform for Title {
             out.into()
         })
     }
+    /// The first letter of a word is upper-cased, which can lengthen it (`ß` becomes `SS`); the
+    /// rest is lower-cased, which grows less. Known values are title-cased exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        input.mapped_or(self, input.max_chars.map(|n| n.saturating_mul(UPPER_CASE_GROWTH)))
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -74,5 +80,11 @@ mod tests {
         assert_eq!(run("title", r#""  ann  lee ""#).unwrap(), json!("  Ann  Lee "));
         assert_eq!(run("title", r#""""#).unwrap(), json!(""));
         assert_eq!(run("title", r#""st. john""#).unwrap(), json!("St. John"));
+    }
+
+    #[test]
+    fn bound_may_grow_unless_values_known() {
+        assert_eq!(bound("title", Bound::at_most(4)), Bound::at_most(12));
+        assert_eq!(bound("title", Bound::exactly(["JOHN", "john", "ßa"])), Bound::exactly(["John", "SSa"]));
     }
 }

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
+use super::{Bound, map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
 
 /// A token as written in the mapping, as text: `1`, `true`, `Y` and `NO` are read as they are
 /// spelled, whatever the YAML loader would make of them.
@@ -265,10 +265,18 @@ impl Transform for ToBool {
             }
         })
     }
+    /// One of the two outputs: `true` and `false` (JSON booleans, whose text they are), or the
+    /// `output` values (a null output is not a value). Known inputs are not narrowed: numbers
+    /// are read differently from their text.
+    fn bound(&self, input: &Bound) -> Bound {
+        let _ = input;
+        Bound::of_value(&self.out_yes).union(&Bound::of_value(&self.out_no))
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::{Value, json};
 
@@ -380,5 +388,16 @@ mod tests {
         );
         assert!(compile_err("{to_bool: {output: {true: \"Y\"}}}").contains("false"));
         assert!(compile_err("{to_bool: {yes: [y]}}").contains("yes"));
+    }
+
+    #[test]
+    fn bound_is_the_two_outputs() {
+        assert_eq!(bound("to_bool", Bound::unknown()), Bound::exactly(["true", "false"]));
+        let yn = "{to_bool: {output: {true: \"Y\", false: \"N\"}}}";
+        assert_eq!(bound(yn, Bound::at_most(40)), Bound::exactly(["Y", "N"]));
+        let num = "{to_bool: {output: {true: 1, false: 0}}}";
+        assert_eq!(bound(num, Bound::unknown()), Bound::exactly(["1", "0"]));
+        let text = "{to_bool: {output: {true: \"Yes\", false: null}}}";
+        assert_eq!(bound(text, Bound::unknown()), Bound::exactly(["Yes"]));
     }
 }

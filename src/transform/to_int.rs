@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
+use super::{Bound, map_scalars, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, show};
 
 /// How `to_int` turns a number with a fraction into an integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -235,10 +235,16 @@ impl Transform for ToInt {
             got.map(Value::from).map_err(|why| Self::fail(&scalar, why))
         })
     }
+    /// A 64-bit integer: at most 20 characters (`-9223372036854775808`). Values are not listed.
+    fn bound(&self, input: &Bound) -> Bound {
+        let _ = input;
+        Bound::at_most(i64::MIN.to_string().len())
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::{Value, json};
 
@@ -405,5 +411,12 @@ mod tests {
     fn bad_options() {
         assert!(compile_err("{to_int: {round: up}}").contains("up"));
         assert!(compile_err("{to_int: {strict: true}}").contains("strict"));
+    }
+
+    #[test]
+    fn bound_is_twenty() {
+        assert_eq!(bound("to_int", Bound::unknown()), Bound::at_most(20));
+        assert_eq!(bound("{to_int: {lenient: true}}", Bound::exactly(["1"])), Bound::at_most(20));
+        assert_eq!(int("to_int", r#""-9223372036854775808""#).to_string().len(), 20);
     }
 }

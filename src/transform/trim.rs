@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_str};
 
 /// Options of `trim`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -55,10 +55,16 @@ impl Transform for Trim {
             Some(set) => edit_str(v, "trim", &|s| s.trim_matches(|c| set.contains(&c)).into()),
         }
     }
+
+    /// Trimming never lengthens text; known values are trimmed exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        input.mapped_or(self, input.max_chars)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
 
     #[test]
@@ -71,5 +77,13 @@ mod tests {
     #[test]
     fn empty_chars_refused() {
         assert!(compile_err("{trim: {chars: \"\"}}").contains("empty"));
+    }
+
+    #[test]
+    fn bound_keeps_length_and_trims_known_values() {
+        assert_eq!(bound("trim", Bound::at_most(10)), Bound::at_most(10));
+        assert_eq!(bound("trim", Bound::unknown()), Bound::unknown());
+        assert_eq!(bound("trim", Bound::exactly([" CA ", "NV", "\t"])), Bound::exactly(["CA", "NV", ""]));
+        assert_eq!(bound("{trim: {chars: \"*\"}}", Bound::exactly(["**a*"])), Bound::exactly(["a"]));
     }
 }

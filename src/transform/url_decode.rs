@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
 
 /// `url_decode` takes no options.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -49,15 +49,29 @@ impl Transform for UrlDecode {
             }
         })
     }
+
+    /// An escape (`%XX`, three characters) decodes to at most one character: never longer than
+    /// its input. Known values are decoded exactly (those that fail are dropped).
+    fn bound(&self, input: &Bound) -> Bound {
+        input.mapped_or(self, input.max_chars)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
     #[test]
     fn plus_kept_and_unicode() {
         assert_eq!(run("url_decode", r#""a+b""#).unwrap(), json!("a+b"));
         assert_eq!(run("url_decode", r#""Jos%C3%A9""#).unwrap(), json!("José"));
+    }
+
+    #[test]
+    fn bound_keeps_length_and_decodes_known_values() {
+        assert_eq!(bound("url_decode", Bound::at_most(9)), Bound::at_most(9));
+        // `%ff` cannot be decoded: that value never comes out.
+        assert_eq!(bound("url_decode", Bound::exactly(["%2b1", "%ff", "a"])), Bound::exactly(["+1", "a"]));
     }
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_text, show};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, apply_by_mut, edit_text, show};
 
 /// What `us_state` outputs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -274,6 +274,17 @@ impl Transform for UsState {
             Ok(())
         })
     }
+    /// A code (or name) of the table: the 50 states and DC, and the territories when accepted.
+    /// Known values are converted exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        if let Some(b) = input.map_values(self) {
+            return b;
+        }
+        Bound::exactly(PLACES.iter().filter(|p| self.territories || !p.territory).map(|p| match self.output {
+            Output::Code => p.code,
+            Output::Name => p.name,
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -414,5 +425,22 @@ mod tests {
     fn bad_options() {
         assert!(compile_err("{us_state: {output: abbreviation}}").contains("abbreviation"));
         assert!(compile_err("{us_state: {teritories: true}}").contains("teritories"));
+    }
+
+    #[test]
+    fn bound_is_the_codes_or_names() {
+        let b = bound("us_state", Bound::unknown());
+        assert_eq!(b.max_chars, Some(2));
+        let codes = b.values.unwrap_or_default();
+        assert_eq!(codes.len(), 51);
+        assert!(codes.contains("DC") && codes.contains("WY") && !codes.contains("PR"));
+        let b = bound("{us_state: {territories: true}}", Bound::at_most(100));
+        assert_eq!((b.max_chars, b.values.map(|v| v.len())), (Some(2), Some(56)));
+        let b = bound("{us_state: {output: name}}", Bound::unknown());
+        assert_eq!(b.max_chars, Some(20), "District of Columbia");
+        let b = bound("{us_state: {output: name, territories: true}}", Bound::unknown());
+        assert_eq!(b.max_chars, Some(24), "Northern Mariana Islands");
+        let known = Bound::exactly(["california", "Calif.", "ny"]);
+        assert_eq!(bound("us_state", known), Bound::exactly(["CA", "NY"]));
     }
 }

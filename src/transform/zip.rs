@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
+use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
 
 /// The output form of `zip`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -194,11 +194,21 @@ impl Transform for Zip {
             Ok(Value::String(out))
         })
     }
+    /// 5 digits, or `02134-0001` (10 characters) with `format: zip9`. Known values are
+    /// converted exactly.
+    fn bound(&self, input: &Bound) -> Bound {
+        let n = match self.format {
+            Format::Zip5 => 5,
+            Format::Zip9 => 10,
+        };
+        input.mapped_or(self, Some(n))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::Bound;
     use crate::transform::testing::*;
     use serde_json::json;
 
@@ -299,5 +309,12 @@ mod tests {
     fn bad_options() {
         assert!(compile_err("{zip: {format: zip4}}").contains("zip4"));
         assert!(compile_err("{zip: {padding: true}}").contains("padding"));
+    }
+
+    #[test]
+    fn bound_is_five_or_ten() {
+        assert_eq!(bound("zip", Bound::unknown()), Bound::at_most(5));
+        assert_eq!(bound("{zip: {format: zip9}}", Bound::at_most(40)), Bound::at_most(10));
+        assert_eq!(bound("zip", Bound::exactly(["2134", "92618.0", "x"])), Bound::exactly(["02134", "92618"]));
     }
 }
