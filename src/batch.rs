@@ -520,7 +520,11 @@ fn work(w: &Shared<'_>, rx: &Receiver<Batch>, tx: &Sender<Done>) {
                     .and_then(|o| w.enc.encode(&o, &mut d.out))
                 {
                     Ok(()) => d.written += 1,
-                    Err(f) => d.reject(w.renc, pos, &f, Original::Record(&rec)),
+                    Err(mut f) => {
+                        // A value a template built from a secret can end up in a message.
+                        f.message = w.plan.redact(&f.message);
+                        d.reject(w.renc, pos, &f, Original::Record(&rec))
+                    }
                 },
             }
         }

@@ -861,6 +861,19 @@ put a `when` or `on_error: next` on each earlier one",
             self.extras(x, rec, &mut out)?;
         }
         let out = Output { fields: out };
+        if let Some(wire) = &self.wire
+            && let Some(name) = wire.missing_required(&out)
+        {
+            return Err(Failure {
+                field: name.to_owned(),
+                rule: "endpoint".into(),
+                reason: "missing".into(),
+                message: format!(
+                    "{name} is required by {} and this record gives it no value",
+                    wire.endpoint
+                ),
+            });
+        }
         if let (Some(schema), Some(wire)) = (&self.output_schema, &self.wire)
             && let Some((field, message)) = schema.check(&wire.as_instance(&out))
         {
@@ -1283,11 +1296,19 @@ mod tests {
             "{HEAD}fields:\n  - {{to: N, from: answering, on_error: next, steps: [{{phone: {{region: AU, format: e164}}}}]}}\n  - {{to: N, from: dialed, steps: [{{phone: {{region: AU, format: e164}}}}]}}\n"
         ));
         assert_eq!(
-            out(&p, json!({"answering": "0298989898", "dialed": "0288889999"})).unwrap(),
+            out(
+                &p,
+                json!({"answering": "0298989898", "dialed": "0288889999"})
+            )
+            .unwrap(),
             json!({"N": "+61298989898"})
         );
         assert_eq!(
-            out(&p, json!({"answering": "029898989", "dialed": "0288889999"})).unwrap(),
+            out(
+                &p,
+                json!({"answering": "029898989", "dialed": "0288889999"})
+            )
+            .unwrap(),
             json!({"N": "+61288889999"})
         );
         // The last alternative's failure rejects as usual.

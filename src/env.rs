@@ -119,6 +119,9 @@ impl Env {
                         format!(
                             "environment variable `{name}` is not set ({})",
                             var.description
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" ")
                         )
                     })
                 }),
@@ -192,6 +195,9 @@ impl Env {
     /// `text` with every secret's value replaced by `[env.NAME]`. Values shorter than 4
     /// characters are left alone: replacing them would garble ordinary text.
     pub fn redact(&self, text: &str) -> String {
+        if self.secrets.is_empty() {
+            return text.to_owned();
+        }
         let mut out = text.to_owned();
         for name in &self.secrets {
             if let Some(Value::String(v)) = self.values.get(name)

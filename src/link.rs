@@ -40,8 +40,8 @@ fn profile_of(
         ));
         return None;
     };
-    let dir = loaded.path.parent().unwrap_or(std::path::Path::new("."));
-    let Some(path) = profile::find(dir, vendor) else {
+    let dir = mapping_dir(loaded);
+    let Some(path) = profile::find(&dir, vendor) else {
         errs.push(at(
             loaded,
             &r.referenced,
@@ -59,6 +59,16 @@ fn profile_of(
             None
         }
     }
+}
+
+/// The mapping's directory, absolute: profiles and schemas are searched from it upwards, also
+/// above the current directory.
+fn mapping_dir(loaded: &Loaded) -> std::path::PathBuf {
+    let dir = match loaded.path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 fn did_you_mean<'a>(name: &str, options: impl Iterator<Item = &'a String>) -> String {
@@ -110,7 +120,8 @@ pub(crate) fn link(
     errs: &mut Vec<MappingError>,
 ) -> Option<Linked> {
     let m = &loaded.mapping;
-    let dir = loaded.path.parent().unwrap_or(std::path::Path::new("."));
+    let dir = mapping_dir(loaded);
+    let dir = dir.as_path();
     let before = errs.len();
 
     // The source payload.

@@ -12,6 +12,8 @@ use fieldmap::mapping::{self, Format};
 
 /// Exit code: a fatal error (bad mapping, unreadable input, write failure).
 const EXIT_FATAL: u8 = 1;
+/// `fieldmap test` (and `cargo test`) want at least this many fixtures per flow.
+const MIN_FIXTURES: usize = 3;
 /// Exit code: the run finished but some records were rejected.
 const EXIT_REJECTS: u8 = 3;
 
@@ -284,6 +286,9 @@ fn validate(paths: &[PathBuf], show_warnings: bool) -> ExitCode {
 
 fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> ExitCode {
     use fieldmap::review::{self, Outcome};
+    use std::io::Write;
+    // Written with `writeln!` and errors ignored: `fieldmap test | head` must not panic.
+    let mut out = std::io::stdout().lock();
     let root = std::env::current_dir().unwrap_or_default();
     let (flows, errors) = review::cases(paths, fixtures);
     for e in &errors {
@@ -291,11 +296,12 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
     }
     let (mut same, mut changed, mut new, mut written, mut without) = (0, 0, 0, 0, 0);
     for (plan, cases) in &flows {
-        if cases.is_empty() {
+        if cases.len() < MIN_FIXTURES {
             without += 1;
             eprintln!(
-                "note: {} has no fixtures in {}",
+                "error: {} has {} fixture(s) in {}; every flow needs at least {MIN_FIXTURES} (its vendor's sample and edge cases)",
                 plan.name,
+                cases.len(),
                 fixtures.join(&plan.name).display()
             );
         }
@@ -304,11 +310,12 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
                 Ok(Outcome::Same) => same += 1,
                 Ok(Outcome::Written) => {
                     written += 1;
-                    println!("written   {}", case.snapshot_name);
+                    let _ = writeln!(out, "written   {}", case.snapshot_name);
                 }
                 Ok(Outcome::New { body }) => {
                     new += 1;
-                    println!(
+                    let _ = writeln!(
+                        out,
                         "NEW       {} ({}): no snapshot yet; it would be:\n{}",
                         case.snapshot_name,
                         review::describe(case, &root),
@@ -317,7 +324,8 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
                 }
                 Ok(Outcome::Changed { diff }) => {
                     changed += 1;
-                    println!(
+                    let _ = writeln!(
+                        out,
                         "CHANGED   {} ({}):\n{}",
                         case.snapshot_name,
                         review::describe(case, &root),
@@ -326,7 +334,7 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
                 }
                 Err(e) => {
                     changed += 1;
-                    println!("ERROR     {}: {e}", case.fixture.display());
+                    let _ = writeln!(out, "ERROR     {}: {e}", case.fixture.display());
                 }
             }
         }
@@ -340,11 +348,16 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
     for p in &stale {
         if update {
             match std::fs::remove_file(p) {
-                Ok(()) => println!("deleted   {} (no fixture produces it)", p.display()),
-                Err(e) => println!("ERROR     cannot delete {}: {e}", p.display()),
+                Ok(()) => {
+                    let _ = writeln!(out, "deleted   {} (no fixture produces it)", p.display());
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "ERROR     cannot delete {}: {e}", p.display());
+                }
             }
         } else {
-            println!(
+            let _ = writeln!(
+                out,
                 "STALE     {}: no fixture produces it (--update deletes it)",
                 p.display()
             );
@@ -356,7 +369,7 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
         "fieldmap test: {flows_n} flow(s), {} fixture(s): {same} same, {changed} changed, {new} new, {written} written{}{}",
         same + changed + new + written,
         if without > 0 {
-            format!(", {without} flow(s) without fixtures")
+            format!(", {without} flow(s) with too few fixtures")
         } else {
             String::new()
         },
@@ -369,7 +382,7 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
     if changed + new + stale_n > 0 && !update {
         eprintln!("review the differences; if they are intended, run `fieldmap test --update`");
     }
-    if changed + new + stale_n > 0 || !errors.is_empty() || flows_n == 0 {
+    if changed + new + stale_n + without > 0 || !errors.is_empty() || flows_n == 0 {
         ExitCode::from(EXIT_FATAL)
     } else {
         ExitCode::SUCCESS

@@ -120,7 +120,8 @@ pub struct FieldSpec {
     /// What the field is.
     #[serde(default)]
     pub description: String,
-    /// The endpoint refuses a record without it.
+    /// The endpoint refuses a record without it: a record that leaves it out (or null) is
+    /// rejected with reason `missing`, and `validate` checks that the flow produces it.
     #[serde(default)]
     pub required: bool,
     /// The longest value it takes, in characters.

@@ -150,6 +150,20 @@ fn check_profile(lp: &LoadedProfile, r: &mut Report) {
                 r,
             );
         }
+        if !matches!(
+            e.encoding,
+            crate::mapping::Format::Json
+                | crate::mapping::Format::Form
+                | crate::mapping::Format::Query
+        ) {
+            r.errors.push(lp.error_at(
+                &loc,
+                format!(
+                    "endpoint `{name}`: encoding `{}` cannot go over HTTP; use json, form or query",
+                    e.encoding.name()
+                ),
+            ));
+        }
         if let Some(s) = &e.schema
             && let Err(msg) =
                 profile::find_schema(dir, s).and_then(|path| profile::compile_schema(&path))
@@ -188,6 +202,19 @@ fn check_profile(lp: &LoadedProfile, r: &mut Report) {
     }
     for (name, i) in &p.inbound {
         let loc = i.referenced;
+        if i.value.trailing_commas
+            && !matches!(
+                i.value.format,
+                crate::mapping::Format::Json | crate::mapping::Format::Jsonl
+            )
+        {
+            r.errors.push(lp.error_at(
+                &loc,
+                format!(
+                    "payload `{name}`: `trailing_commas` applies to json and jsonl payloads only"
+                ),
+            ));
+        }
         if let Some(s) = &i.value.schema
             && let Err(msg) =
                 profile::find_schema(dir, s).and_then(|path| profile::compile_schema(&path))
@@ -297,8 +324,25 @@ fn check_flow(loaded: &Loaded, plan: &Plan, r: &mut Report) {
             r.errors.push(at(
                 loaded,
                 alternatives[0].loc,
-                format!("`{}` requires `{name}`, but every field giving it has a `when`: add one without, or a `default`", wire.endpoint),
+                format!("`{}` requires `{name}`, but every field giving it has a `when` (or `on_error: next`): add a last alternative without one", wire.endpoint),
             ));
+        }
+    }
+    // Fields the endpoint does not list: allowed (vendors take custom fields), but often a typo.
+    if !wire.fields.is_empty() {
+        for f in &fields {
+            if let Some(name) = f.name
+                && !wire.fields.contains_key(name)
+            {
+                r.warnings.push(at(
+                    loaded,
+                    f.loc,
+                    format!(
+                        "`{name}` is not a field `{}` lists (a custom field, or a typo?)",
+                        wire.endpoint
+                    ),
+                ));
+            }
         }
     }
     // Allowed values and lengths.

@@ -103,6 +103,21 @@ impl Wire {
         }
     }
 
+    /// The first field the endpoint requires that `out` leaves out or null (and no fixed
+    /// parameter gives). Empty text is a value the flow chose to send (CallerReady's
+    /// zero-agents answer sends empty lists); a flow that must not send it marks the field
+    /// `required`.
+    pub fn missing_required<'a>(&'a self, out: &Output<'_>) -> Option<&'a str> {
+        self.fields
+            .iter()
+            .filter(|(_, spec)| spec.required)
+            .map(|(name, _)| name.as_str())
+            .find(|name| {
+                !self.params.iter().any(|(k, _)| k == name)
+                    && !out.fields.iter().any(|(k, v)| k == name && !v.is_null())
+            })
+    }
+
     /// The record as the endpoint's schema sees it: the fixed parameters and the fields, with
     /// nulls left out, and scalars as text when the encoding carries only text.
     pub fn as_instance(&self, out: &Output<'_>) -> Value {
@@ -295,6 +310,11 @@ impl ReplyPlan {
         };
         let ok = part(&reply.ok, "ok");
         let error = part(&reply.error, "error");
+        if reply.error.output.is_some() {
+            errs.push(
+                "reply `error`: `output` cannot answer a rejected record (there is no output); give `json` or `text`".into(),
+            );
+        }
         if errs.is_empty() {
             Ok(ReplyPlan {
                 ok,
@@ -556,6 +576,33 @@ mod tests {
         );
         assert!(r.body.is_empty());
         assert_eq!(r.headers.len(), 1);
+    }
+
+    #[test]
+    fn required_endpoint_fields_must_have_a_value() {
+        let mut w = wire(Format::Form);
+        let spec = |required| FieldSpec {
+            required,
+            ..FieldSpec::default()
+        };
+        w.fields.insert("Number".into(), spec(true));
+        w.fields.insert("Action".into(), spec(true));
+        assert_eq!(w.missing_required(&out()), None);
+        w.fields.insert("Gone".into(), spec(true));
+        assert_eq!(w.missing_required(&out()), Some("Gone"));
+        let blank = Output {
+            fields: vec![("Number".into(), json!(""))],
+        };
+        w.fields.shift_remove("Gone");
+        assert_eq!(
+            w.missing_required(&blank),
+            None,
+            "empty text is sent as chosen"
+        );
+        let null = Output {
+            fields: vec![("Number".into(), Value::Null)],
+        };
+        assert_eq!(w.missing_required(&null), Some("Number"));
     }
 
     #[test]

@@ -608,6 +608,7 @@ registry! {
     ToFloat => to_float,
     ToBool => to_bool,
     SplitName => split_name,
+    Fail => fail,
 }
 
 /// Every rule name, for suggestions.
