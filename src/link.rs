@@ -329,6 +329,16 @@ pub(crate) fn link(
                     }
                 })
         };
+        let custom_fields = e
+            .custom_fields
+            .as_deref()
+            .and_then(|t| match regex::Regex::new(t) {
+                Ok(r) => Some(r),
+                Err(err) => {
+                    perr(format!("endpoint `{name}`: `custom_fields`: {err}"));
+                    None
+                }
+            });
         let id = path_of(&e.response.id, &mut perr);
         let reason = path_of(&e.response.reason, &mut perr);
         if let Some(s) = &e.schema {
@@ -352,6 +362,7 @@ pub(crate) fn link(
             encoding: e.encoding,
             params,
             fields: e.fields.clone(),
+            custom_fields,
             response: Judge {
                 format: e.response.format,
                 failure,

@@ -108,6 +108,10 @@ pub struct Endpoint {
     /// The fields the endpoint knows, with their limits. `validate` checks flows against them.
     #[serde(default)]
     pub fields: IndexMap<String, FieldSpec>,
+    /// A regular expression naming the vendor's custom fields, which the endpoint takes besides
+    /// `fields` (ChaseData's `^adv_`): `validate` does not warn about fields it matches.
+    #[serde(default)]
+    pub custom_fields: Option<String>,
     /// How to tell from the answer whether the record was taken.
     #[serde(default)]
     pub response: ResponseSpec,

@@ -179,6 +179,12 @@ fn check_profile(lp: &LoadedProfile, r: &mut Report) {
                 format!("endpoint `{name}`: response `failure`: {msg}"),
             ));
         }
+        if let Some(t) = &e.custom_fields
+            && let Err(err) = regex::Regex::new(t)
+        {
+            r.errors
+                .push(lp.error_at(&loc, format!("endpoint `{name}`: `custom_fields`: {err}")));
+        }
         if let Some(t) = &e.response.failure_text
             && let Err(err) = regex::Regex::new(t)
         {
@@ -294,6 +300,7 @@ fn check_flow(loaded: &Loaded, plan: &Plan, r: &mut Report) {
     let fields = plan.field_views();
     let spreads = fields.iter().any(|f| f.name.is_none());
     // Required destination fields.
+    let mut behind_spread = Vec::new();
     for (name, spec) in &wire.fields {
         if !spec.required {
             continue;
@@ -306,11 +313,7 @@ fn check_flow(loaded: &Loaded, plan: &Plan, r: &mut Report) {
             continue;
         }
         if spreads {
-            r.warnings.push(at(
-                loaded,
-                endpoint_loc,
-                format!("`{}` requires `{name}`: it may come from a `spread` field, which validate cannot see into", wire.endpoint),
-            ));
+            behind_spread.push(format!("`{name}`"));
         } else if alternatives.is_empty() {
             r.errors.push(at(
                 loaded,
@@ -333,6 +336,10 @@ fn check_flow(loaded: &Loaded, plan: &Plan, r: &mut Report) {
         for f in &fields {
             if let Some(name) = f.name
                 && !wire.fields.contains_key(name)
+                && !wire
+                    .custom_fields
+                    .as_ref()
+                    .is_some_and(|re| re.is_match(name))
             {
                 r.warnings.push(at(
                     loaded,
@@ -344,6 +351,17 @@ fn check_flow(loaded: &Loaded, plan: &Plan, r: &mut Report) {
                 ));
             }
         }
+    }
+    if !behind_spread.is_empty() {
+        r.warnings.push(at(
+            loaded,
+            endpoint_loc,
+            format!(
+                "`{}` requires {}, which no field names: they may come from a `spread` field, which validate cannot see into (each record is checked when it runs)",
+                wire.endpoint,
+                behind_spread.join(", ")
+            ),
+        ));
     }
     // Allowed values and lengths.
     let schema = plan.input_schema().map(|s| &s.document);

@@ -29,6 +29,8 @@ pub struct Wire {
     pub params: Vec<(String, String)>,
     /// The fields the endpoint knows, with their limits.
     pub fields: IndexMap<String, FieldSpec>,
+    /// Names of the vendor's custom fields.
+    pub custom_fields: Option<Regex>,
     pub response: Judge,
 }
 
@@ -538,6 +540,7 @@ mod tests {
             encoding,
             params: vec![("Action".into(), "InsertDnc".into())],
             fields: IndexMap::new(),
+            custom_fields: None,
             response: judge(ResponseFormat::Text, None),
         }
     }
