@@ -231,6 +231,8 @@ pub(crate) fn link(
     let env = match Env::resolve(&declared, &referenced, opts.env) {
         Ok(env) => env,
         Err(list) => {
+            // Stop here: rendering URLs and headers without the variables would only add
+            // errors that follow from these.
             for EnvError { var, message } in list {
                 let loc = env_used
                     .iter()
@@ -243,7 +245,7 @@ pub(crate) fn link(
                     None => MappingError::at(&loaded.path, &loaded.text, 0, 0, message),
                 });
             }
-            Env::default()
+            return None;
         }
     };
 

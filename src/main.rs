@@ -339,8 +339,9 @@ fn test(paths: &[PathBuf], update: bool, fixtures: &Path, snapshots: &Path) -> E
             }
         }
     }
-    // Only when testing everything: with a subset, the others' snapshots are not stale.
-    let stale = if paths == [PathBuf::from("mappings")] {
+    // Only when testing everything, and only when every flow loaded: a flow that does not
+    // compile produces no cases, and its snapshots are not stale but waiting.
+    let stale = if paths == [PathBuf::from("mappings")] && errors.is_empty() {
         review::stale_snapshots(&flows, snapshots)
     } else {
         Vec::new()

@@ -34,6 +34,15 @@ pub struct Wire {
     pub response: Judge,
 }
 
+/// One record, encoded for its endpoint.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Encoded {
+    /// The record's part of the URL query (`query` encoding), without `?`.
+    pub query: String,
+    /// The body (`json` and `form` encodings).
+    pub body: String,
+}
+
 /// One HTTP request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
@@ -66,42 +75,55 @@ impl Wire {
 
     /// The request that delivers `out`.
     pub fn request(&self, out: &Output<'_>, nulls: Nulls) -> Request {
+        self.assemble(&self.encode(out, nulls))
+    }
+
+    /// What is particular to one record: its fields encoded (in the URL's query for `query`
+    /// encoding, else as the body). This is what the sidecar's outbox keeps; the URL and the
+    /// authentication are added when it is sent ([`Wire::assemble`]), so no secret is stored.
+    pub fn encode(&self, out: &Output<'_>, nulls: Nulls) -> Encoded {
         let all = self.with_params(out);
+        let format = match self.encoding {
+            Format::Query => Format::Query,
+            Format::Form => Format::Form,
+            _ => Format::Jsonl,
+        };
+        let mut bytes = Vec::new();
+        let _ = Encoder::new(format, nulls, b',', Vec::new()).encode(&all, &mut bytes);
+        if bytes.last() == Some(&b'\n') {
+            bytes.pop();
+        }
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        if self.encoding == Format::Query {
+            Encoded {
+                query: text,
+                body: String::new(),
+            }
+        } else {
+            Encoded {
+                query: String::new(),
+                body: text,
+            }
+        }
+    }
+
+    /// The full request for an encoded record.
+    pub fn assemble(&self, e: &Encoded) -> Request {
         let mut headers = self.headers.clone();
         if let Some(ct) = self.content_type() {
             headers.push(("Content-Type".into(), ct.into()));
         }
-        let mut body = Vec::new();
         let mut url = self.url.clone();
-        match self.encoding {
-            Format::Query => {
-                let mut q = Vec::new();
-                let _ = Encoder::new(Format::Query, nulls, b',', Vec::new()).encode(&all, &mut q);
-                if q.last() == Some(&b'\n') {
-                    q.pop();
-                }
-                if !q.is_empty() {
-                    url.push(if url.contains('?') { '&' } else { '?' });
-                    url.push_str(&String::from_utf8_lossy(&q));
-                }
-            }
-            format => {
-                let format = if format == Format::Form {
-                    Format::Form
-                } else {
-                    Format::Jsonl
-                };
-                let _ = Encoder::new(format, nulls, b',', Vec::new()).encode(&all, &mut body);
-                if body.last() == Some(&b'\n') {
-                    body.pop();
-                }
-            }
+        if !e.query.is_empty() {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&e.query);
         }
         Request {
             method: self.method,
             url,
             headers,
-            body,
+            body: e.body.clone().into_bytes(),
         }
     }
 

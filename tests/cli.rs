@@ -679,3 +679,56 @@ fn validate_names_file_line_and_column_and_fails() {
     assert!(err.contains("bad.yaml:6:"), "{err}");
     assert!(err.contains("trim"), "{err}");
 }
+
+#[test]
+fn test_update_writes_snapshots_and_never_deletes_those_of_a_broken_flow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("mappings")).expect("mkdir");
+    std::fs::create_dir_all(d.join("tests/fixtures/f")).expect("mkdir");
+    let flow =
+        "name: f\nsource: {format: json}\nfields:\n  - to: A\n    from: a\n    steps: [trim]\n";
+    write(&d.join("mappings"), "f.yaml", flow.as_bytes());
+    for i in 1..=3 {
+        write(
+            &d.join("tests/fixtures/f"),
+            &format!("0{i}.json"),
+            format!("{{\"a\": \" {i} \"}}").as_bytes(),
+        );
+    }
+    let test = |args: &[&str]| {
+        bin()
+            .current_dir(d)
+            .arg("test")
+            .args(args)
+            .output()
+            .expect("run fieldmap")
+    };
+    let o = test(&["--update"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let snap = std::fs::read_to_string(d.join("snapshots/f__01.snap")).expect("snapshot written");
+    assert!(snap.contains("\"A\": \"1\""), "{snap}");
+    assert!(test(&[]).status.success());
+
+    // A stale snapshot is reported, and deleted by --update.
+    write(&d.join("snapshots"), "f__09-gone.snap", b"---\n---\nold\n");
+    let o = test(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("STALE"));
+    assert!(test(&["--update"]).status.success());
+    assert!(!d.join("snapshots/f__09-gone.snap").exists());
+
+    // The flow breaks: its snapshots are kept, and the run fails.
+    write(
+        &d.join("mappings"),
+        "f.yaml",
+        flow.replace("trim", "trimm").as_bytes(),
+    );
+    let o = test(&["--update"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `trim`"));
+    assert!(
+        d.join("snapshots/f__01.snap").exists(),
+        "a broken flow's snapshots were deleted"
+    );
+}
