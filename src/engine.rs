@@ -32,6 +32,8 @@ pub struct Plan {
     pub wire: Option<crate::wire::Wire>,
     /// The answer a sender gets (serve mode).
     pub reply: Option<crate::wire::ReplyPlan>,
+    /// The token a sender must present (serve mode).
+    pub inbound_auth: Option<crate::wire::InboundAuth>,
     fields: Vec<FieldPlan>,
     extras: Option<ExtrasPlan>,
     templates: Handlebars<'static>,
@@ -605,6 +607,7 @@ put a `when` or `on_error: next` on each earlier one",
             rejects: m.rejects.clone(),
             wire: linked.wire,
             reply: linked.reply,
+            inbound_auth: linked.inbound_auth,
             fields,
             extras,
             templates,

@@ -14,6 +14,7 @@ pub mod mapping;
 pub mod profile;
 pub mod record;
 pub mod review;
+pub mod serve;
 pub mod transform;
 pub mod validate;
 pub mod wire;

@@ -19,6 +19,7 @@ pub(crate) struct Linked {
     pub env: Env,
     pub input_schema: Option<Schema>,
     pub output_schema: Option<Schema>,
+    pub inbound_auth: Option<crate::wire::InboundAuth>,
 }
 
 fn at(loaded: &Loaded, loc: &Location, msg: impl Into<String>) -> MappingError {
@@ -215,6 +216,9 @@ pub(crate) fn link(
     if let Some(r) = reply_src {
         referenced.extend(ReplyPlan::env_refs(r));
     }
+    if let Some(a) = &m.source.auth {
+        referenced.extend(crate::env::refs(&a.token));
+    }
     if let Some(((e, _), p, _)) = &endpoint {
         let auth = e.auth.as_ref().or(p.profile.auth.as_ref());
         let mut texts: Vec<&str> = vec![e.path.as_str()];
@@ -341,6 +345,20 @@ pub(crate) fn link(
                     None
                 }
             });
+        let d = &e.delivery;
+        let duration = |what: &str, text: &str, perr: &mut dyn FnMut(String)| {
+            profile::parse_duration(text).unwrap_or_else(|msg| {
+                perr(format!("endpoint `{name}`: delivery `{what}`: {msg}"));
+                std::time::Duration::ZERO
+            })
+        };
+        let delivery = crate::wire::Delivery {
+            concurrency: d.concurrency.max(1),
+            rate: d.rate.filter(|r| *r > 0.0),
+            timeout: duration("timeout", &d.timeout, &mut perr),
+            max_attempts: d.max_attempts.max(1),
+            max_age: duration("max_age", &d.max_age, &mut perr),
+        };
         let id = path_of(&e.response.id, &mut perr);
         let reason = path_of(&e.response.reason, &mut perr);
         if let Some(s) = &e.schema {
@@ -365,6 +383,7 @@ pub(crate) fn link(
             params,
             fields: e.fields.clone(),
             custom_fields,
+            delivery,
             response: Judge {
                 format: e.response.format,
                 failure,
@@ -407,6 +426,39 @@ pub(crate) fn link(
         }
     });
 
+    // The token a sender must present.
+    let inbound_auth = m.source.auth.as_ref().and_then(|a| {
+        let mut fail = |msg: String| {
+            errs.push(MappingError::at(
+                &loaded.path,
+                &loaded.text,
+                0,
+                0,
+                format!("source.auth: {msg}"),
+            ))
+        };
+        if a.header.is_some() == a.query.is_some() {
+            fail("give either `header` or `query`: where the sender puts the token".into());
+            return None;
+        }
+        let token = match env.render(&a.token) {
+            Ok(t) => t,
+            Err(e) => {
+                fail(e);
+                return None;
+            }
+        };
+        if token.is_empty() && opts.env == crate::env::EnvMode::Process {
+            fail("the token is empty: set the variable it names".into());
+            return None;
+        }
+        Some(crate::wire::InboundAuth {
+            header: a.header.clone(),
+            query: a.query.clone(),
+            token,
+        })
+    });
+
     if errs.len() > before {
         return None;
     }
@@ -418,5 +470,6 @@ pub(crate) fn link(
         env,
         input_schema,
         output_schema,
+        inbound_auth,
     })
 }

@@ -107,6 +107,54 @@ enum Command {
         #[arg(long, default_value = "snapshots")]
         snapshots: PathBuf,
     },
+    /// Run the sidecar: receive vendor webhooks on /in/{flow}, answer each sender, store every
+    /// accepted record durably, and deliver it to its destination with retries. See
+    /// docs/serve.md.
+    ///
+    /// Exit codes: 0 after a clean shutdown (SIGTERM, Ctrl-C); 1 when it cannot start.
+    Serve {
+        /// The directory of flows (and vendors/ profiles).
+        #[arg(long, default_value = "mappings")]
+        mappings: PathBuf,
+        /// Serve only this flow (repeat for several); default: every flow under --mappings.
+        #[arg(long = "flow")]
+        flows: Vec<String>,
+        /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free one, printed at start).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Where the outbox (pending deliveries and dead letters) is kept.
+        #[arg(long, default_value = "fieldmap-data")]
+        data_dir: PathBuf,
+        /// The largest request body, in bytes; larger requests get 413.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        max_body: usize,
+        /// How long a request may take before it gets 408 (`10s`, `500ms`).
+        #[arg(long, default_value = "10s", value_parser = parse_duration)]
+        request_timeout: std::time::Duration,
+        /// The wait before the first retry of a failed delivery; doubled each time, up to 5 minutes.
+        #[arg(long, default_value = "1s", value_parser = parse_duration)]
+        retry_base: std::time::Duration,
+        /// Look for changed mapping files this often and reload them (`0s`: only on SIGHUP).
+        #[arg(long, default_value = "2s", value_parser = parse_duration)]
+        watch: std::time::Duration,
+        /// Logs as JSON lines (one object per event) instead of text.
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Manage the dead letters: records the sidecar could not deliver.
+    ///
+    /// Works on `--data-dir` directly when the sidecar is stopped, or through a running
+    /// sidecar's API with `--server URL` (and FIELDMAP_ADMIN_TOKEN set for both).
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+        /// The sidecar's data directory (when it is not running).
+        #[arg(long, global = true, default_value = "fieldmap-data")]
+        data_dir: PathBuf,
+        /// A running sidecar's base URL (`http://127.0.0.1:8080`).
+        #[arg(long, global = true)]
+        server: Option<String>,
+    },
     /// Print the JSON Schema of mapping files (schemas/mapping.schema.json), or with `--profile`
     /// of vendor profiles (schemas/vendor-profile.schema.json).
     Schema {
@@ -120,6 +168,22 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// One line per dead letter: id, flow, endpoint, attempts, last error.
+    List,
+    /// One dead letter in full.
+    Show { id: String },
+    /// Deliver again (an id, or `all`).
+    Replay { id: String },
+    /// Forget a dead letter.
+    Drop { id: String },
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    fieldmap::profile::parse_duration(s)
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -222,6 +286,45 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Validate { paths, warnings } => validate(&paths, warnings),
+        Command::Serve {
+            mappings,
+            flows,
+            listen,
+            data_dir,
+            max_body,
+            request_timeout,
+            retry_base,
+            watch,
+            log_json,
+        } => {
+            init_logs(log_json);
+            let opts = fieldmap::serve::ServeOptions {
+                mappings,
+                only: flows,
+                listen,
+                data_dir,
+                max_body,
+                request_timeout,
+                backoff: fieldmap::serve::deliver::Backoff {
+                    base: retry_base,
+                    max: fieldmap::serve::deliver::MAX_BACKOFF,
+                },
+                watch: (!watch.is_zero()).then_some(watch),
+                shutdown_grace: std::time::Duration::from_secs(10),
+            };
+            match fieldmap::serve::serve(opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("fieldmap serve: {e}");
+                    ExitCode::from(EXIT_FATAL)
+                }
+            }
+        }
+        Command::Dlq {
+            action,
+            data_dir,
+            server,
+        } => dlq(action, &data_dir, server.as_deref()),
         Command::Test {
             paths,
             update,
@@ -241,6 +344,170 @@ fn main() -> ExitCode {
             // A closed pipe (`| head`) is not an error worth reporting.
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Logs on standard error: text by default, JSON lines with `--log-json`; the level from
+/// `RUST_LOG` (default `info`).
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+fn dlq(action: DlqAction, data_dir: &Path, server: Option<&str>) -> ExitCode {
+    use fieldmap::serve::outbox::{Outbox, parse_key};
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Some(url) = server {
+        return dlq_remote(action, url);
+    }
+    let outbox = match Outbox::open(data_dir) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("fieldmap dlq: {e}");
+            return ExitCode::from(EXIT_FATAL);
+        }
+    };
+    let id_of = |s: &str| {
+        parse_key(s).ok_or_else(|| {
+            eprintln!("fieldmap dlq: `{s}` is not an id (32 hex digits, as `dlq list` shows)");
+            ExitCode::from(EXIT_FATAL)
+        })
+    };
+    let fail = |e: String| {
+        eprintln!("fieldmap dlq: {e}");
+        ExitCode::from(EXIT_FATAL)
+    };
+    match action {
+        DlqAction::List => match outbox.dead_letters() {
+            Ok(list) => {
+                for e in &list {
+                    let _ = writeln!(
+                        out,
+                        "{}  {}  {}  attempts={}  {}",
+                        e.key(),
+                        e.flow,
+                        e.endpoint,
+                        e.attempts,
+                        e.last_error
+                    );
+                }
+                eprintln!("{} dead letter(s)", list.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        DlqAction::Show { id } => {
+            let id = match id_of(&id) {
+                Ok(i) => i,
+                Err(c) => return c,
+            };
+            match outbox.dead_entry(id) {
+                Ok(Some(e)) => {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string_pretty(&e).unwrap_or_default()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(None) => fail("no such dead letter".into()),
+                Err(e) => fail(e),
+            }
+        }
+        DlqAction::Replay { id } => {
+            let ids: Vec<u128> = if id == "all" {
+                match outbox.dead_letters() {
+                    Ok(l) => l.iter().map(|e| e.id).collect(),
+                    Err(e) => return fail(e),
+                }
+            } else {
+                match id_of(&id) {
+                    Ok(i) => vec![i],
+                    Err(c) => return c,
+                }
+            };
+            let mut n = 0;
+            for id in ids {
+                match outbox.replay(id) {
+                    Ok(true) => n += 1,
+                    Ok(false) => {}
+                    Err(e) => return fail(e),
+                }
+            }
+            eprintln!("{n} record(s) back in the outbox; the sidecar delivers them when it starts");
+            if n == 0 && id != "all" {
+                return fail("no such dead letter".into());
+            }
+            ExitCode::SUCCESS
+        }
+        DlqAction::Drop { id } => {
+            let id = match id_of(&id) {
+                Ok(i) => i,
+                Err(c) => return c,
+            };
+            match outbox.drop_dead(id) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => fail("no such dead letter".into()),
+                Err(e) => fail(e),
+            }
+        }
+    }
+}
+
+/// `dlq` through a running sidecar's API.
+fn dlq_remote(action: DlqAction, base: &str) -> ExitCode {
+    let token = std::env::var("FIELDMAP_ADMIN_TOKEN").unwrap_or_default();
+    let base = base.trim_end_matches('/');
+    let (method, url) = match &action {
+        DlqAction::List => (reqwest::Method::GET, format!("{base}/dlq")),
+        DlqAction::Show { id } => (reqwest::Method::GET, format!("{base}/dlq/{id}")),
+        DlqAction::Replay { id } => (reqwest::Method::POST, format!("{base}/dlq/{id}/replay")),
+        DlqAction::Drop { id } => (reqwest::Method::DELETE, format!("{base}/dlq/{id}")),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fieldmap dlq: {e}");
+            return ExitCode::from(EXIT_FATAL);
+        }
+    };
+    let result = rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .request(method, &url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| e.without_url().to_string())?;
+        Ok::<_, String>((status, text))
+    });
+    match result {
+        Ok((status, text)) => {
+            println!("{text}");
+            if status.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("fieldmap dlq: {status}");
+                ExitCode::from(EXIT_FATAL)
+            }
+        }
+        Err(e) => {
+            eprintln!("fieldmap dlq: cannot reach {base}: {e}");
+            ExitCode::from(EXIT_FATAL)
         }
     }
 }

@@ -115,6 +115,64 @@ pub struct Endpoint {
     /// How to tell from the answer whether the record was taken.
     #[serde(default)]
     pub response: ResponseSpec,
+    /// How the sidecar delivers to this endpoint: concurrency, rate, timeout, retries.
+    #[serde(default)]
+    pub delivery: DeliverySpec,
+}
+
+/// How records are delivered to an endpoint (serve mode).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySpec {
+    /// Requests in flight at once (default 4).
+    #[serde(default = "four")]
+    pub concurrency: usize,
+    /// At most this many requests per second (default: no limit).
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// How long to wait for an answer (default `10s`; `500ms`, `30s`, `1m`).
+    #[serde(default = "ten_seconds")]
+    pub timeout: String,
+    /// Attempts before a record goes to the dead letters (default 10).
+    #[serde(default = "ten")]
+    pub max_attempts: u32,
+    /// Age after which a record that still fails goes to the dead letters (default `24h`).
+    #[serde(default = "a_day")]
+    pub max_age: String,
+}
+
+fn four() -> usize {
+    4
+}
+fn ten() -> u32 {
+    10
+}
+fn ten_seconds() -> String {
+    "10s".into()
+}
+fn a_day() -> String {
+    "24h".into()
+}
+
+impl Default for DeliverySpec {
+    fn default() -> Self {
+        DeliverySpec {
+            concurrency: four(),
+            rate: None,
+            timeout: ten_seconds(),
+            max_attempts: ten(),
+            max_age: a_day(),
+        }
+    }
+}
+
+/// Parse a duration as written in a profile: `500ms`, `10s`, `5m`, `24h`, `1h 30m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d: jiff::SignedDuration = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{s}` is not a duration (write `500ms`, `10s`, `5m`, `24h`): {e}"))?;
+    std::time::Duration::try_from(d).map_err(|_| format!("`{s}` is negative"))
 }
 
 /// What a destination field accepts.
@@ -320,6 +378,27 @@ pub fn compile_schema(path: &Path) -> Result<(serde_json::Value, jsonschema::Val
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(
+            parse_duration("10s"),
+            Ok(std::time::Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_duration("500ms"),
+            Ok(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_duration("1h 30m"),
+            Ok(std::time::Duration::from_secs(5400))
+        );
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+    }
 
     #[test]
     fn refs_split_into_vendor_and_name() {

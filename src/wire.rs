@@ -31,7 +31,78 @@ pub struct Wire {
     pub fields: IndexMap<String, FieldSpec>,
     /// Names of the vendor's custom fields.
     pub custom_fields: Option<Regex>,
+    /// How the sidecar delivers.
+    pub delivery: Delivery,
     pub response: Judge,
+}
+
+/// How records are delivered to an endpoint (from the profile's `delivery`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub concurrency: usize,
+    /// Requests per second, at most.
+    pub rate: Option<f64>,
+    pub timeout: std::time::Duration,
+    pub max_attempts: u32,
+    pub max_age: std::time::Duration,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            concurrency: 4,
+            rate: None,
+            timeout: std::time::Duration::from_secs(10),
+            max_attempts: 10,
+            max_age: std::time::Duration::from_secs(86_400),
+        }
+    }
+}
+
+/// The token a sender must present (serve mode).
+#[derive(Debug, Clone)]
+pub struct InboundAuth {
+    pub header: Option<String>,
+    pub query: Option<String>,
+    pub token: String,
+}
+
+impl InboundAuth {
+    /// Whether the request carries the token: `header_value` is the named header's value,
+    /// `query` the raw query string. Compared in constant time.
+    pub fn check(&self, header_value: Option<&[u8]>, query: Option<&str>) -> bool {
+        use subtle::ConstantTimeEq;
+        let given: Option<Vec<u8>> = match (&self.header, &self.query) {
+            (Some(_), _) => header_value.map(<[u8]>::to_vec),
+            (None, Some(name)) => query.and_then(|q| {
+                crate::codec::query::parse(q.as_bytes()).ok().and_then(|m| {
+                    m.get(name)
+                        .map(|v| scalar_text(v).into_owned().into_bytes())
+                })
+            }),
+            (None, None) => None,
+        };
+        match given {
+            Some(g) => bool::from(g.as_slice().ct_eq(self.token.as_bytes())),
+            None => false,
+        }
+    }
+
+    /// `query` without the token parameter (so it is not read as data).
+    pub fn strip<'q>(&self, query: &'q str) -> std::borrow::Cow<'q, str> {
+        let Some(name) = &self.query else {
+            return query.into();
+        };
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| {
+                let key = pair.split('=').next().unwrap_or_default();
+                let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+                key != name.as_str()
+            })
+            .collect();
+        kept.join("&").into()
+    }
 }
 
 /// One record, encoded for its endpoint.
@@ -563,6 +634,7 @@ mod tests {
             params: vec![("Action".into(), "InsertDnc".into())],
             fields: IndexMap::new(),
             custom_fields: None,
+            delivery: Delivery::default(),
             response: judge(ResponseFormat::Text, None),
         }
     }
@@ -628,6 +700,27 @@ mod tests {
             fields: vec![("Number".into(), Value::Null)],
         };
         assert_eq!(w.missing_required(&null), Some("Number"));
+    }
+
+    #[test]
+    fn inbound_tokens_in_headers_or_queries() {
+        let h = InboundAuth {
+            header: Some("X-Token".into()),
+            query: None,
+            token: "s3cret".into(),
+        };
+        assert!(h.check(Some(b"s3cret"), None));
+        assert!(!h.check(Some(b"s3cre"), None));
+        assert!(!h.check(None, Some("X-Token=s3cret")));
+        let q = InboundAuth {
+            header: None,
+            query: Some("token".into()),
+            token: "a b".into(),
+        };
+        assert!(q.check(None, Some("x=1&token=a+b")));
+        assert!(!q.check(None, Some("x=1")));
+        assert_eq!(q.strip("x=1&token=a+b&y=2"), "x=1&y=2");
+        assert_eq!(q.strip("tok%65n=z&y=2"), "y=2");
     }
 
     #[test]

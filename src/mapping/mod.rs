@@ -190,6 +190,25 @@ pub struct Source {
     /// sample has one). Default false: such a payload is rejected as invalid JSON.
     #[serde(default)]
     pub trailing_commas: Option<bool>,
+    /// Serve mode: the shared secret a sender must present, in a header or a query parameter.
+    #[serde(default)]
+    pub auth: Option<InboundAuth>,
+}
+
+/// A shared token a sender presents with every request (compared in constant time).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboundAuth {
+    /// The header that carries it (`X-Webhook-Token`), or
+    #[serde(default)]
+    pub header: Option<String>,
+    /// the query parameter that carries it (`token`; for senders that can only be given a URL,
+    /// like Delacon). It is removed before the query is read as data.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// The expected value: a template seeing `env` (`"{{env.DELACON_WEBHOOK_TOKEN}}"`); declare
+    /// the variable as a secret.
+    pub token: String,
 }
 
 /// One output field.

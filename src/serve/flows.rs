@@ -1,0 +1,130 @@
+//! The flows a sidecar serves: every mapping under `--mappings`, compiled, by name. Reloaded on
+//! SIGHUP or when a file changes; a set with any error is refused and the old one keeps serving.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use crate::engine::{CompileOptions, Plan};
+
+/// One loaded set of flows.
+#[derive(Default)]
+pub struct FlowSet {
+    pub flows: HashMap<String, Arc<Plan>>,
+}
+
+impl FlowSet {
+    /// Compile every mapping under `dir` (profiles in `vendors/` are read through the flows
+    /// that use them). All errors are returned, each located.
+    pub fn load(dir: &Path, only: &[String]) -> Result<FlowSet, Vec<String>> {
+        let files = crate::review::mapping_files(&[dir.to_path_buf()]);
+        if files.is_empty() {
+            return Err(vec![format!("no mapping files under {}", dir.display())]);
+        }
+        let mut flows = HashMap::new();
+        let mut errors = Vec::new();
+        for f in files {
+            let loaded = match crate::mapping::load(&f) {
+                Ok(l) => l,
+                Err(e) => {
+                    errors.push(e.to_string());
+                    continue;
+                }
+            };
+            if !only.is_empty() && !only.contains(&loaded.mapping.name) {
+                continue;
+            }
+            match Plan::compile(&loaded, CompileOptions::default()) {
+                Ok(plan) => {
+                    if flows.contains_key(&plan.name) {
+                        errors.push(format!(
+                            "{}: a second flow named `{}`: flow names must be unique",
+                            f.display(),
+                            plan.name
+                        ));
+                    } else {
+                        flows.insert(plan.name.clone(), Arc::new(plan));
+                    }
+                }
+                Err(es) => errors.extend(es.iter().map(|e| e.to_string())),
+            }
+        }
+        for name in only {
+            if !flows.contains_key(name) && !errors.iter().any(|e| e.contains(name.as_str())) {
+                errors.push(format!(
+                    "--flow {name}: no flow of that name under {}",
+                    dir.display()
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(FlowSet { flows })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The current flows, swapped whole on reload.
+#[derive(Clone)]
+pub struct Flows {
+    dir: PathBuf,
+    only: Vec<String>,
+    current: Arc<RwLock<Arc<FlowSet>>>,
+}
+
+impl Flows {
+    pub fn new(dir: PathBuf, only: Vec<String>, set: FlowSet) -> Flows {
+        Flows {
+            dir,
+            only,
+            current: Arc::new(RwLock::new(Arc::new(set))),
+        }
+    }
+
+    /// The flow named `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Plan>> {
+        self.snapshot().flows.get(name).cloned()
+    }
+
+    /// The whole current set.
+    pub fn snapshot(&self) -> Arc<FlowSet> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Load the mappings again; on success they replace the current ones.
+    pub fn reload(&self) -> Result<usize, Vec<String>> {
+        let set = FlowSet::load(&self.dir, &self.only)?;
+        let n = set.flows.len();
+        match self.current.write() {
+            Ok(mut g) => *g = Arc::new(set),
+            Err(p) => *p.into_inner() = Arc::new(set),
+        }
+        Ok(n)
+    }
+
+    /// The newest modification time of any file under the mappings directory (and the
+    /// schemas they use): a change means a reload.
+    pub fn stamp(&self) -> Option<SystemTime> {
+        fn walk(dir: &Path, newest: &mut Option<SystemTime>) {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, newest);
+                } else if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
+                    *newest = Some(newest.map_or(m, |n| n.max(m)));
+                }
+            }
+        }
+        let mut newest = None;
+        walk(&self.dir, &mut newest);
+        newest
+    }
+}

@@ -1,0 +1,568 @@
+//! The sidecar's HTTP API: handlers stay thin; the work is the same data path as every other
+//! mode (decode -> record -> plan -> output -> encode), then the outbox.
+
+// Early returns carry the response to send; they happen once per request, so its size is of
+// no consequence.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::deliver::Deliverer;
+use super::flows::Flows;
+use super::outbox::{Entry, Ids, Outbox, now_ms, parse_key};
+use crate::codec::{self, Raw};
+use crate::engine::{Failure, Plan};
+use crate::mapping::Format;
+use crate::wire::Answer;
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct App {
+    pub flows: Flows,
+    pub outbox: Outbox,
+    pub deliverer: Deliverer,
+    pub ids: Arc<Ids>,
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    pub max_body: usize,
+    pub admin_token: Option<String>,
+}
+
+/// The routes.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/in/{flow}", get(ingest).post(ingest))
+        .route("/transform/{flow}", post(transform))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics_text))
+        .route("/openapi.json", get(openapi))
+        .route("/dlq", get(dlq_list))
+        .route("/dlq/{id}", get(dlq_show).delete(dlq_drop))
+        .route("/dlq/{id}/replay", post(dlq_replay))
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see /openapi.json",
+            )
+        })
+        .with_state(app)
+}
+
+fn error(status: StatusCode, reason: &str, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"status": "error", "reason": reason, "error": message}).to_string(),
+    )
+        .into_response()
+}
+
+fn answer(a: Answer) -> Response {
+    let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
+    let ct = HeaderValue::from_str(&a.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    (status, [(header::CONTENT_TYPE, ct)], a.body).into_response()
+}
+
+fn with_request_id(mut r: Response, id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        r.headers_mut().insert("x-request-id", v);
+    }
+    r
+}
+
+/// Read the body up to the limit: 413 beyond it.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            &format!("the body is larger than {limit} bytes"),
+        )
+    })
+}
+
+/// The record's bytes, from the query string or the body, as the flow's source format reads
+/// them; an error response for a content type the flow does not read.
+fn payload(
+    plan: &Plan,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &Bytes,
+) -> Result<Vec<u8>, Response> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let unsupported = |wanted: &str| {
+        error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            &format!(
+                "flow `{}` reads {wanted}; the request is {}",
+                plan.name,
+                ct.as_deref().unwrap_or("(no content type)")
+            ),
+        )
+    };
+    let stripped = |q: &str| match &plan.inbound_auth {
+        Some(a) => a.strip(q).into_owned(),
+        None => q.to_owned(),
+    };
+    match plan.source_format {
+        Format::Json | Format::Jsonl => {
+            let json_ok = match ct.as_deref() {
+                None | Some("application/json") | Some("text/json") | Some("text/plain") => true,
+                Some(t) => t.starts_with("application/") && t.ends_with("+json"),
+            };
+            if !json_ok {
+                return Err(unsupported("JSON (application/json)"));
+            }
+            Ok(body.to_vec())
+        }
+        Format::Query | Format::Form => {
+            if *method == Method::GET || body.is_empty() {
+                return Ok(stripped(query.unwrap_or_default()).into_bytes());
+            }
+            match ct.as_deref() {
+                None | Some("application/x-www-form-urlencoded") => {}
+                _ => {
+                    return Err(unsupported(
+                        "a query string or a form body (application/x-www-form-urlencoded)",
+                    ));
+                }
+            }
+            let mut all = stripped(query.unwrap_or_default()).into_bytes();
+            if !all.is_empty() {
+                all.push(b'&');
+            }
+            all.extend_from_slice(body);
+            Ok(all)
+        }
+        Format::Csv => Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            &format!(
+                "flow `{}` reads CSV files: run it with `fieldmap run`",
+                plan.name
+            ),
+        )),
+    }
+}
+
+fn authorized(plan: &Plan, headers: &HeaderMap, query: Option<&str>) -> bool {
+    match &plan.inbound_auth {
+        None => true,
+        Some(a) => a.check(
+            a.header
+                .as_deref()
+                .and_then(|h| headers.get(h))
+                .map(|v| v.as_bytes()),
+            query,
+        ),
+    }
+}
+
+fn rejected(
+    plan: &Plan,
+    rec: Option<&crate::record::Record>,
+    f: &Failure,
+    status: StatusCode,
+) -> Response {
+    metrics::counter!("fieldmap_rejected_total", "flow" => plan.name.clone(), "reason" => f.reason.to_string()).increment(1);
+    match plan.answer(rec, Err(f)) {
+        Some(a) => answer(a),
+        None => (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({
+                "status": "rejected",
+                "reason": f.reason,
+                "field": f.field,
+                "rule": f.rule,
+                "error": plan.redact(&f.message),
+            })
+            .to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET|POST /in/{flow}`: transform, enqueue durably, answer the sender.
+async fn ingest(
+    State(app): State<App>,
+    Path(flow): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map_or_else(|| format!("{:032x}", app.ids.next()), str::to_owned);
+    let Some(plan) = app.flows.get(&flow) else {
+        return with_request_id(
+            error(
+                StatusCode::NOT_FOUND,
+                "unknown_flow",
+                &format!("no flow `{flow}` is loaded"),
+            ),
+            &request_id,
+        );
+    };
+    metrics::counter!("fieldmap_received_total", "flow" => flow.clone()).increment(1);
+    let r = ingest_flow(
+        &app,
+        &plan,
+        &method,
+        &headers,
+        query.as_deref(),
+        body,
+        &request_id,
+    )
+    .await;
+    metrics::histogram!("fieldmap_request_seconds", "flow" => flow)
+        .record(started.elapsed().as_secs_f64());
+    with_request_id(r, &request_id)
+}
+
+async fn ingest_flow(
+    app: &App,
+    plan: &Arc<Plan>,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Body,
+    request_id: &str,
+) -> Response {
+    if !authorized(plan, headers, query) {
+        tracing::warn!(flow = %plan.name, request_id, "unauthorized request");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong token",
+        );
+    }
+    let body = match read_body(body, app.max_body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let bytes = match payload(plan, method, headers, query, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let rec = match codec::decode(
+        Raw::Line(bytes),
+        plan.source_format,
+        None,
+        plan.trailing_commas,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            let f = e.failure();
+            tracing::info!(flow = %plan.name, request_id, reason = %f.reason, "malformed payload");
+            return rejected(plan, None, &f, StatusCode::BAD_REQUEST);
+        }
+    };
+    let out = match plan.apply(&rec) {
+        Ok(o) => o,
+        Err(f) => {
+            tracing::info!(flow = %plan.name, request_id, reason = %f.reason, field = %f.field, rule = %f.rule, "record rejected");
+            return rejected(plan, Some(&rec), &f, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let mut key = None;
+    if let Some(wire) = &plan.wire {
+        let now = now_ms();
+        let entry = Entry {
+            id: app.ids.next(),
+            flow: plan.name.clone(),
+            endpoint: wire.endpoint.clone(),
+            encoded: wire.encode(&out, plan.destination.nulls),
+            request_id: request_id.to_owned(),
+            created_ms: now,
+            attempts: 0,
+            next_ms: now,
+            last_error: String::new(),
+        };
+        key = Some(entry.key());
+        // The sender hears "accepted" only once the record is on disk.
+        if let Err(e) = app.outbox.put_async(entry.clone()).await {
+            tracing::error!(flow = %plan.name, request_id, error = %e, "the outbox refused the record");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "outbox_unavailable",
+                "the record could not be stored; try again",
+            );
+        }
+        tracing::info!(flow = %plan.name, request_id, record = %entry.key(), endpoint = %wire.endpoint, "accepted");
+        app.deliverer.schedule(entry);
+    } else {
+        tracing::info!(flow = %plan.name, request_id, "accepted (no endpoint: answered only)");
+    }
+    match plan.answer(Some(&rec), Ok(&out)) {
+        Some(a) => answer(a),
+        None => (
+            if key.is_some() {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::OK
+            },
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"status": "accepted", "id": key, "output": Value::Object(out.to_object())})
+                .to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /transform/{flow}`: the mapped output, not delivered.
+async fn transform(
+    State(app): State<App>,
+    Path(flow): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
+    let Some(plan) = app.flows.get(&flow) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "unknown_flow",
+            &format!("no flow `{flow}` is loaded"),
+        );
+    };
+    if !authorized(&plan, &headers, query.as_deref()) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong token",
+        );
+    }
+    let body = match read_body(body, app.max_body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let bytes = match payload(&plan, &method, &headers, query.as_deref(), &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let failure = |f: &Failure, status: StatusCode| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"status": "rejected", "reason": f.reason, "field": f.field, "rule": f.rule, "error": plan.redact(&f.message)})
+                .to_string(),
+        )
+            .into_response()
+    };
+    let rec = match codec::decode(
+        Raw::Line(bytes),
+        plan.source_format,
+        None,
+        plan.trailing_commas,
+    ) {
+        Ok(r) => r,
+        Err(e) => return failure(&e.failure(), StatusCode::BAD_REQUEST),
+    };
+    match plan.apply(&rec) {
+        Ok(out) => {
+            let encoded = plan
+                .wire
+                .as_ref()
+                .map(|w| w.encode(&out, plan.destination.nulls));
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                json!({"status": "ok", "output": Value::Object(out.to_object()), "encoded": encoded})
+                    .to_string(),
+            )
+                .into_response()
+        }
+        Err(f) => failure(&f, StatusCode::UNPROCESSABLE_ENTITY),
+    }
+}
+
+async fn ready(State(app): State<App>) -> Response {
+    match app.outbox.counts() {
+        Ok((pending, dead)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"status": "ready", "flows": app.flows.snapshot().flows.len(), "pending": pending, "dead": dead}).to_string(),
+        )
+            .into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "outbox_unavailable", &e),
+    }
+}
+
+async fn metrics_text(State(app): State<App>) -> Response {
+    if let Ok((pending, dead)) = app.outbox.counts() {
+        metrics::gauge!("fieldmap_queue_depth").set(pending as f64);
+        metrics::gauge!("fieldmap_dead_letters").set(dead as f64);
+    }
+    match &app.metrics {
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no_metrics",
+            "metrics are not enabled",
+        ),
+    }
+}
+
+/// The admin routes need `FIELDMAP_ADMIN_TOKEN` as a bearer token.
+fn admin(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+    use subtle::ConstantTimeEq;
+    let Some(token) = &app.admin_token else {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "set FIELDMAP_ADMIN_TOKEN when starting the sidecar to use the dead-letter API",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong admin token",
+        ))
+    }
+}
+
+fn entry_json(e: &Entry) -> Value {
+    json!({
+        "id": e.key(),
+        "flow": e.flow,
+        "endpoint": e.endpoint,
+        "attempts": e.attempts,
+        "created_ms": e.created_ms,
+        "last_error": e.last_error,
+        "request_id": e.request_id,
+        "query": e.encoded.query,
+        "body": e.encoded.body,
+    })
+}
+
+async fn dlq_list(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin(&app, &headers) {
+        return r;
+    }
+    match app.outbox.dead_letters() {
+        Ok(list) => axum::Json(list.iter().map(entry_json).collect::<Vec<_>>()).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "outbox_unavailable", &e),
+    }
+}
+
+async fn dlq_show(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = admin(&app, &headers) {
+        return r;
+    }
+    let Some(id) = parse_key(&id) else {
+        return error(StatusCode::BAD_REQUEST, "bad_id", "an id is 32 hex digits");
+    };
+    match app.outbox.dead_entry(id) {
+        Ok(Some(e)) => axum::Json(entry_json(&e)).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "no such dead letter"),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "outbox_unavailable", &e),
+    }
+}
+
+async fn dlq_replay(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = admin(&app, &headers) {
+        return r;
+    }
+    let ids: Vec<u128> = if id == "all" {
+        match app.outbox.dead_letters() {
+            Ok(list) => list.iter().map(|e| e.id).collect(),
+            Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, "outbox_unavailable", &e),
+        }
+    } else {
+        match parse_key(&id) {
+            Some(id) => vec![id],
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_id",
+                    "an id is 32 hex digits, or `all`",
+                );
+            }
+        }
+    };
+    let mut replayed = 0;
+    for id in ids {
+        let entry = match app.outbox.dead_entry(id) {
+            Ok(e) => e,
+            Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, "outbox_unavailable", &e),
+        };
+        match (app.outbox.replay(id), entry) {
+            (Ok(true), Some(mut e)) => {
+                // As the outbox has it now: due at once, attempts from zero.
+                e.attempts = 0;
+                e.next_ms = now_ms();
+                app.deliverer.schedule(e);
+                replayed += 1;
+            }
+            (Ok(_), _) => {}
+            (Err(e), _) => return error(StatusCode::SERVICE_UNAVAILABLE, "outbox_unavailable", &e),
+        }
+    }
+    if replayed == 0 && id != "all" {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such dead letter");
+    }
+    axum::Json(json!({"replayed": replayed})).into_response()
+}
+
+async fn dlq_drop(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = admin(&app, &headers) {
+        return r;
+    }
+    let Some(id) = parse_key(&id) else {
+        return error(StatusCode::BAD_REQUEST, "bad_id", "an id is 32 hex digits");
+    };
+    match app.outbox.drop_dead(id) {
+        Ok(true) => axum::Json(json!({"dropped": 1})).into_response(),
+        Ok(false) => error(StatusCode::NOT_FOUND, "not_found", "no such dead letter"),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, "outbox_unavailable", &e),
+    }
+}
+
+async fn openapi(State(app): State<App>) -> Response {
+    let mut flows: Vec<String> = app.flows.snapshot().flows.keys().cloned().collect();
+    flows.sort();
+    axum::Json(super::openapi::document(&flows)).into_response()
+}
