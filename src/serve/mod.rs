@@ -58,8 +58,14 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
     let n_flows = set.flows.len();
     let flows = Flows::new(opts.mappings.clone(), opts.only.clone(), set);
     let outbox = Outbox::open(&opts.data_dir).map_err(|e| e.0)?;
+    // Latencies as histograms (Prometheus aggregates those across instances), from 0.5 ms to
+    // 30 s.
+    const BUCKETS: &[f64] = &[
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
+        .set_buckets(BUCKETS)
+        .and_then(|b| b.install_recorder())
         .map_err(|e| tracing::warn!("metrics are disabled: {e}"))
         .ok();
     let deliverer = Deliverer::new(outbox.clone(), flows.clone(), opts.backoff)?;
