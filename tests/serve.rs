@@ -1,0 +1,1485 @@
+//! End-to-end tests of `fieldmap serve`: the real binary, real HTTP both ways, a real outbox on
+//! disk, real signals. The destination is a receiver in this process (axum on 127.0.0.1) that
+//! records every request and answers as each test programs it: errors, `Retry-After`, down and
+//! then up on the same port. Nothing of fieldmap's own code is mocked.
+//!
+//! The repo's flows are served from `mappings/` with `--retry-base 20ms`; the flows of
+//! `tests/serve/mappings/` (a `receiver` vendor profile with small timeouts) cover what the
+//! repo's flows do not have: no reply of their own, an inbound token, a file to edit for reload.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------------
+// Shared runtime and HTTP client (the test's side: senders, admin calls).
+
+fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("HTTP client")
+    })
+}
+
+/// An answer the test got.
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+}
+
+fn try_send(rb: reqwest::RequestBuilder) -> Result<Resp, String> {
+    rt().block_on(async move {
+        let r = rb.send().await.map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let content_type = r
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = r.text().await.map_err(|e| e.to_string())?;
+        Ok(Resp {
+            status,
+            content_type,
+            body,
+        })
+    })
+}
+
+fn send(rb: reqwest::RequestBuilder) -> Resp {
+    try_send(rb).expect("request to the sidecar")
+}
+
+fn get(url: &str) -> Resp {
+    send(client().get(url))
+}
+
+fn post_json(url: &str, body: impl Into<String>) -> Resp {
+    send(
+        client()
+            .post(url)
+            .header("Content-Type", "application/json")
+            .body(body.into()),
+    )
+}
+
+/// Poll `f` every 20 ms until it gives a value; panic with `what` (and `context()`) after
+/// `timeout`.
+fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    context: impl Fn() -> String,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let until = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > until {
+            panic!(
+                "timed out after {timeout:?} waiting for {what}\n{}",
+                context()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The receiver: a real HTTP server that records and answers as programmed.
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Hit {
+    at: Instant,
+    method: String,
+    /// Path and query, as sent.
+    uri: String,
+    /// Header names in lower case.
+    headers: Vec<(String, String)>,
+    body: String,
+    /// The status the receiver answered.
+    answered: u16,
+}
+
+impl Hit {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn key(&self) -> &str {
+        self.header("idempotency-key")
+            .unwrap_or_else(|| panic!("no Idempotency-Key: {self:?}"))
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("the delivered body is not JSON ({e}): {}", self.body))
+    }
+}
+
+/// What the receiver answers.
+#[derive(Debug, Clone)]
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+    /// Wait this long before answering (the request is recorded on arrival).
+    delay: Duration,
+}
+
+impl Reply {
+    fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: if status < 300 {
+                "OK".into()
+            } else {
+                format!("error {status}")
+            },
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+struct ReceiverState {
+    hits: Mutex<Vec<Hit>>,
+    /// Answers for the next requests, in order; then `default`.
+    script: Mutex<VecDeque<Reply>>,
+    default: Mutex<Reply>,
+}
+
+struct Receiver {
+    port: u16,
+    state: Arc<ReceiverState>,
+    stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+async fn record(
+    axum::extract::State(s): axum::extract::State<Arc<ReceiverState>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    let at = Instant::now();
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let reply = s
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or_else(|| s.default.lock().unwrap().clone());
+    s.hits.lock().unwrap().push(Hit {
+        at,
+        method: parts.method.to_string(),
+        uri: parts
+            .uri
+            .path_and_query()
+            .map_or_else(String::new, |p| p.to_string()),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        answered: reply.status,
+    });
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    let mut r = axum::response::Response::new(axum::body::Body::from(reply.body));
+    *r.status_mut() = axum::http::StatusCode::from_u16(reply.status).unwrap();
+    for (k, v) in reply.headers {
+        r.headers_mut()
+            .insert(k, axum::http::HeaderValue::from_str(&v).unwrap());
+    }
+    r
+}
+
+impl Receiver {
+    /// A receiver with a port of its own that does not listen yet: connections are refused
+    /// until [`Receiver::listen`].
+    fn down() -> Receiver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        Receiver {
+            port,
+            state: Arc::new(ReceiverState {
+                hits: Mutex::new(Vec::new()),
+                script: Mutex::new(VecDeque::new()),
+                default: Mutex::new(Reply::status(200)),
+            }),
+            stop: Mutex::new(None),
+        }
+    }
+
+    /// A receiver listening, answering 200 unless told otherwise.
+    fn up() -> Receiver {
+        let r = Receiver::down();
+        r.listen();
+        r
+    }
+
+    /// Start listening on the receiver's port.
+    fn listen(&self) {
+        let state = self.state.clone();
+        let port = self.port;
+        let listener = rt()
+            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+            .unwrap_or_else(|e| panic!("the receiver cannot listen on {port}: {e}"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = axum::Router::new().fallback(record).with_state(state);
+        rt().spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        *self.stop.lock().unwrap() = Some(tx);
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Answer the next `n` requests with `reply`, then as before.
+    fn then(&self, n: usize, reply: Reply) {
+        let mut s = self.state.script.lock().unwrap();
+        for _ in 0..n {
+            s.push_back(reply.clone());
+        }
+    }
+
+    /// Answer every request not scripted with `reply`.
+    fn always(&self, reply: Reply) {
+        *self.state.default.lock().unwrap() = reply;
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.state.hits.lock().unwrap().clone()
+    }
+
+    /// Wait until the receiver has had `n` requests (or more).
+    fn wait_hits(&self, n: usize, timeout: Duration, sidecar: &Sidecar) -> Vec<Hit> {
+        wait_for(
+            &format!("{n} request(s) at the receiver"),
+            timeout,
+            || {
+                format!(
+                    "receiver got: {:#?}\nsidecar log:\n{}",
+                    self.hits(),
+                    sidecar.log()
+                )
+            },
+            || {
+                let h = self.hits();
+                (h.len() >= n).then_some(h)
+            },
+        )
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sidecar: `fieldmap serve` as a child process.
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(rel: &str) -> String {
+    std::fs::read_to_string(root().join("tests/fixtures").join(rel)).expect("read fixture")
+}
+
+const DELACON: &str = "delacon-call-end-to-leadsquared-call-log";
+const RING: &str = "callerready-ring-request";
+const ADMIN: &str = "admin-t0ken-for-tests";
+
+/// Variables the sidecar must not inherit from whoever runs the tests.
+const CLEARED: &[&str] = &[
+    "FIELDMAP_ADMIN_TOKEN",
+    "LEADSQUARED_CALL_LOG_URL",
+    "CALLERREADY_BASE_URL",
+    "SERVE_TEST_RECEIVER",
+    "SERVE_TEST_TOKEN",
+    "RUST_LOG",
+    "http_proxy",
+    "HTTP_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+];
+
+struct Sidecar {
+    child: Child,
+    port: u16,
+    /// Everything it printed on stderr (a thread keeps reading it, so the pipe never fills).
+    log: Arc<Mutex<String>>,
+    /// The line that said it listens.
+    banner: String,
+}
+
+impl Sidecar {
+    /// Start `fieldmap serve ARGS --listen 127.0.0.1:0` with `env`; returns once it listens.
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Sidecar {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldmap"));
+        cmd.arg("serve")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for k in CLEARED {
+            cmd.env_remove(k);
+        }
+        cmd.env("NO_COLOR", "1")
+            .env("NO_PROXY", "127.0.0.1,localhost");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start fieldmap serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if line.starts_with("fieldmap serve: listening on http://") {
+                        let _ = tx.send(line.clone());
+                    }
+                    let mut l = log.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            });
+        }
+        let banner = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(b) => b,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                // Let the reader thread take the rest.
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "fieldmap serve {args:?} did not start ({status:?}):\n{}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        let port = banner
+            .trim_start_matches("fieldmap serve: listening on http://")
+            .split(' ')
+            .next()
+            .and_then(|a| a.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {banner:?}"));
+        Sidecar {
+            child,
+            port,
+            log,
+            banner,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.pid()])
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill {sig} failed");
+    }
+
+    /// Wait for the process to end (at most `timeout`).
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let until = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                return s;
+            }
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                panic!(
+                    "fieldmap serve did not exit within {timeout:?}\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, and the exit status.
+    fn terminate(&mut self) -> ExitStatus {
+        self.signal("-TERM");
+        self.wait_exit(Duration::from_secs(20))
+    }
+
+    /// SIGKILL (what `Child::kill` sends).
+    fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("wait");
+    }
+
+    /// The sum of every series of a metric.
+    fn metric(&self, name: &str) -> f64 {
+        let text = get(&self.url("/metrics")).body;
+        text.lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// `/readyz`: (pending, dead).
+    fn counts(&self) -> (u64, u64) {
+        let r = get(&self.url("/readyz")).json();
+        (
+            r["pending"].as_u64().expect("pending"),
+            r["dead"].as_u64().expect("dead"),
+        )
+    }
+
+    fn wait_counts(&self, want: (u64, u64), timeout: Duration) {
+        wait_for(
+            &format!("(pending, dead) = {want:?}"),
+            timeout,
+            || self.log(),
+            || (self.counts() == want).then_some(()),
+        );
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn dir_arg(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+/// The repo's mappings, one flow, fast retries, no watching.
+fn repo_flow<'a>(flow: &'a str, data: &'a Path, retry_base: &'a str) -> Vec<&'a str> {
+    static MAPPINGS: OnceLock<String> = OnceLock::new();
+    let m = MAPPINGS.get_or_init(|| root().join("mappings").to_str().unwrap().to_owned());
+    vec![
+        "--mappings",
+        m.as_str(),
+        "--flow",
+        flow,
+        "--data-dir",
+        dir_arg(data),
+        "--retry-base",
+        retry_base,
+        "--watch",
+        "0s",
+    ]
+}
+
+/// The Delacon flow, its call log going to `receiver`.
+fn delacon(data: &Path, receiver: &Receiver, retry_base: &str, admin: bool) -> Sidecar {
+    let url = format!("{}/api/CallLog?key=test-key", receiver.url());
+    let mut env = vec![("LEADSQUARED_CALL_LOG_URL", url.as_str())];
+    if admin {
+        env.push(("FIELDMAP_ADMIN_TOKEN", ADMIN));
+    }
+    Sidecar::start(&repo_flow(DELACON, data, retry_base), &env)
+}
+
+/// Delacon's full call-end push (fixture 06) with its own call id.
+fn delacon_push(call_id: &str) -> String {
+    let mut v: Value =
+        serde_json::from_str(&fixture(&format!("{DELACON}/06-full-push-answered.json"))).unwrap();
+    v["PLA_Call_Id"] = json!(call_id);
+    v.to_string()
+}
+
+/// Send a Delacon push; the call id when Delacon was told "success".
+fn push_delacon(sidecar: &Sidecar, call_id: &str) -> Resp {
+    post_json(
+        &sidecar.url(&format!("/in/{DELACON}")),
+        delacon_push(call_id),
+    )
+}
+
+fn assert_delacon_success(r: &Resp, call_id: &str) {
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.json(),
+        json!({"PLA_Call_Id": call_id, "success": "true", "error": ""}),
+        "{r:?}"
+    );
+}
+
+/// The CallSessionIds the receiver was sent, with how many times each was accepted (2xx).
+fn delivered_ids(receiver: &Receiver) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for h in receiver.hits() {
+        if (200..300).contains(&h.answered) {
+            let id = h.json()["CallSessionId"].as_str().unwrap_or("").to_owned();
+            *m.entry(id).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+fn is_key(k: &str) -> bool {
+    k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Delacon call end -> LeadSquared call log.
+
+#[test]
+fn delacon_call_end_is_answered_in_delacon_format_and_delivered_to_leadsquared() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    let sc = delacon(data.path(), &receiver, "20ms", false);
+    assert!(sc.banner.contains("(1 flows, 0 pending"), "{}", sc.banner);
+
+    let r = post_json(
+        &sc.url(&format!("/in/{DELACON}")),
+        fixture(&format!("{DELACON}/06-full-push-answered.json")),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.content_type, "application/json");
+    // Exactly Delacon's answer, byte for byte.
+    assert_eq!(
+        r.body,
+        r#"{"PLA_Call_Id":"1122340","success":"true","error":""}"#
+    );
+
+    let hits = receiver.wait_hits(1, Duration::from_secs(10), &sc);
+    let h = &hits[0];
+    assert_eq!(h.method, "POST");
+    assert_eq!(h.uri, "/api/CallLog?key=test-key");
+    assert_eq!(h.header("content-type"), Some("application/json"));
+    assert!(is_key(h.key()), "Idempotency-Key {:?}", h.key());
+    let b = h.json();
+    assert_eq!(b["SourceNumber"], "+61412345678");
+    assert_eq!(b["DestinationNumber"], "+61298765432");
+    assert_eq!(b["DisplayNumber"], "+61288889999");
+    assert_eq!(b["Status"], "Answered");
+    assert_eq!(b["Direction"], "Inbound");
+    assert_eq!(b["CallDuration"], "312");
+    assert_eq!(b["CallSessionId"], "1122340");
+    assert_eq!(b["StartTime"], "2019-05-02 10:12:17");
+    sc.wait_counts((0, 0), Duration::from_secs(5));
+
+    // Delacon's published sample (trailing comma, no caller number): read, refused with the
+    // reason in Delacon's format, not delivered.
+    let r = post_json(
+        &sc.url(&format!("/in/{DELACON}")),
+        fixture(&format!("{DELACON}/01-published-sample.json")),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["PLA_Call_Id"], "1122334");
+    assert_eq!(v["success"], "false");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("SourceNumber is required but its value is empty"),
+        "{v}"
+    );
+    assert_eq!(
+        v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["PLA_Call_Id", "success", "error"]
+    );
+    assert_eq!(sc.counts(), (0, 0), "nothing stored for a refused push");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        receiver.hits().len(),
+        1,
+        "the refused push is not delivered"
+    );
+    assert_eq!(sc.metric("fieldmap_rejected_total"), 1.0);
+    assert_eq!(sc.metric("fieldmap_delivered_total"), 1.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. CallerReady's ring request, answered synchronously and delivered.
+
+#[test]
+fn callerready_ring_request_is_answered_with_the_agents_and_delivered_as_a_get() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    let sc = Sidecar::start(
+        &repo_flow(RING, data.path(), "20ms"),
+        &[("CALLERREADY_BASE_URL", &receiver.url())],
+    );
+    let query = fixture(&format!("{RING}/02-doc-step2-example-agents-nv.txt"));
+    let r = get(&sc.url(&format!("/in/{RING}?{}", query.trim())));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.content_type, "application/x-www-form-urlencoded");
+    let pairs: Vec<(String, String)> = r
+        .body
+        .split('&')
+        .map(|p| {
+            let (k, v) = p.split_once('=').expect("k=v");
+            (
+                k.to_owned(),
+                percent_encoding::percent_decode_str(&v.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )
+        })
+        .collect();
+    let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "TrackingGuid",
+            "AgentEmailAddresses",
+            "AgentFiveMinApps",
+            "AgentID",
+            "ShowAgentRealID",
+            "AgentOverrideIVR",
+            "AgentNames",
+            "AgentNMLS",
+            "AgentPhones",
+            "AgentTier",
+            "AgentRow"
+        ]
+    );
+    assert_eq!(pairs[0].1, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
+    for (k, v) in &pairs[1..] {
+        assert_eq!(v.split(',').count(), 2, "{k}={v}: one element per agent");
+    }
+    let m: HashMap<&str, &str> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(m["AgentID"], "328290,328999");
+    assert_eq!(m["AgentNames"], "Anthony Smith,Erin Jones");
+    assert_eq!(m["AgentPhones"], "8885551111,9492651111");
+
+    let hits = receiver.wait_hits(1, Duration::from_secs(10), &sc);
+    let h = &hits[0];
+    assert_eq!(h.method, "GET");
+    assert_eq!(h.uri, format!("/responsecollect.aspx?{}", r.body));
+    assert_eq!(h.body, "");
+    assert!(is_key(h.key()));
+    sc.wait_counts((0, 0), Duration::from_secs(5));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. 500 three times, then 200.
+
+#[test]
+fn a_destination_that_fails_three_times_gets_the_record_once_with_one_key() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    receiver.then(3, Reply::status(500));
+    let sc = delacon(data.path(), &receiver, "20ms", false);
+    assert_delacon_success(&push_delacon(&sc, "retry-500"), "retry-500");
+
+    let hits = receiver.wait_hits(4, Duration::from_secs(10), &sc);
+    sc.wait_counts((0, 0), Duration::from_secs(5));
+    let answered: Vec<u16> = hits.iter().map(|h| h.answered).collect();
+    assert_eq!(answered, [500, 500, 500, 200]);
+    let key = hits[0].key();
+    assert!(hits.iter().all(|h| h.key() == key), "{hits:#?}");
+    assert!(hits.iter().all(|h| h.body == hits[0].body));
+    assert!(
+        hits.windows(2).all(|w| w[1].at > w[0].at),
+        "attempts one after the other"
+    );
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(receiver.hits().len(), 4, "no attempt after the 200");
+    assert_eq!(sc.metric("fieldmap_retried_total"), 3.0);
+    assert_eq!(sc.metric("fieldmap_delivered_total"), 1.0);
+    assert_eq!(sc.metric("fieldmap_dead_lettered_total"), 0.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Destination down, then up.
+
+#[test]
+fn records_accepted_while_the_destination_is_down_are_delivered_once_it_is_up() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::down();
+    let sc = delacon(data.path(), &receiver, "50ms", false);
+    let ids = ["down-1", "down-2", "down-3"];
+    for id in ids {
+        assert_delacon_success(&push_delacon(&sc, id), id);
+    }
+    // Every record has failed at least once against the closed port.
+    wait_for(
+        "a failed attempt of each record",
+        Duration::from_secs(10),
+        || sc.log(),
+        || (sc.metric("fieldmap_retried_total") >= 3.0).then_some(()),
+    );
+    assert_eq!(sc.counts(), (3, 0));
+    receiver.listen();
+    sc.wait_counts((0, 0), Duration::from_secs(15));
+    let got = delivered_ids(&receiver);
+    for id in ids {
+        assert_eq!(got.get(id), Some(&1), "{got:?}");
+    }
+    assert_eq!(receiver.hits().len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. 400: no retry, dead letters, replay.
+
+fn dlq(sc: &Sidecar) -> Vec<Value> {
+    let r = send(client().get(sc.url("/dlq")).bearer_auth(ADMIN));
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json().as_array().expect("a list").clone()
+}
+
+fn fieldmap(args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldmap"));
+    for k in CLEARED {
+        cmd.env_remove(k);
+    }
+    cmd.args(args).output().expect("run fieldmap")
+}
+
+#[test]
+fn a_400_is_not_retried_goes_to_the_dead_letters_and_is_delivered_on_replay() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    receiver.always(Reply {
+        body: "bad phone".into(),
+        ..Reply::status(400)
+    });
+    let mut sc = delacon(data.path(), &receiver, "20ms", true);
+
+    // The admin API wants the token.
+    assert_eq!(get(&sc.url("/dlq")).status, 401);
+    let r = send(client().get(sc.url("/dlq")).bearer_auth("wrong"));
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["reason"], "unauthorized");
+
+    assert_delacon_success(&push_delacon(&sc, "refused-a"), "refused-a");
+    sc.wait_counts((0, 1), Duration::from_secs(10));
+    let list = dlq(&sc);
+    assert_eq!(list.len(), 1, "{list:?}");
+    let a = &list[0];
+    let key_a = a["id"].as_str().unwrap().to_owned();
+    assert_eq!(a["flow"], DELACON);
+    assert_eq!(a["endpoint"], "leadsquared/call-log");
+    assert_eq!(a["attempts"], 1);
+    assert_eq!(a["last_error"], "HTTP 400: bad phone");
+    let body: Value = serde_json::from_str(a["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["CallSessionId"], "refused-a");
+    // One attempt, and no other: with --retry-base 20ms a retry would be there by now.
+    std::thread::sleep(Duration::from_millis(300));
+    let hits = receiver.hits();
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0].key(), key_a);
+    assert_eq!(sc.metric("fieldmap_retried_total"), 0.0);
+    assert_eq!(sc.metric("fieldmap_dead_lettered_total"), 1.0);
+    let shown = send(
+        client()
+            .get(sc.url(&format!("/dlq/{key_a}")))
+            .bearer_auth(ADMIN),
+    );
+    assert_eq!(shown.json()["id"], key_a.as_str());
+
+    assert_delacon_success(&push_delacon(&sc, "refused-b"), "refused-b");
+    sc.wait_counts((0, 2), Duration::from_secs(10));
+    let key_b = dlq(&sc)
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .find(|k| *k != key_a)
+        .expect("the second dead letter");
+
+    // Replay through the API: delivered at once, with the same key.
+    receiver.always(Reply::status(200));
+    let r = send(
+        client()
+            .post(sc.url(&format!("/dlq/{key_a}/replay")))
+            .bearer_auth(ADMIN),
+    );
+    assert_eq!((r.status, r.json()), (200, json!({"replayed": 1})));
+    sc.wait_counts((0, 1), Duration::from_secs(10));
+    let hits = receiver.hits();
+    assert_eq!(hits.len(), 3, "{hits:#?}");
+    assert_eq!((hits[2].key(), hits[2].answered), (key_a.as_str(), 200));
+    assert_eq!(hits[2].json()["CallSessionId"], "refused-a");
+
+    // Stopped: `fieldmap dlq` works on the data directory.
+    assert_eq!(sc.terminate().code(), Some(0), "{}", sc.log());
+    let o = fieldmap(&["dlq", "list", "--data-dir", dir_arg(data.path())]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with(&key_b), "{out}");
+    assert!(
+        out.contains("attempts=1") && out.contains("HTTP 400: bad phone"),
+        "{out}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 dead letter(s)"));
+    let o = fieldmap(&["dlq", "replay", &key_b, "--data-dir", dir_arg(data.path())]);
+    assert!(o.status.success(), "{o:?}");
+
+    // The next start delivers it.
+    let sc = delacon(data.path(), &receiver, "20ms", true);
+    assert!(
+        sc.banner.contains("1 pending deliveries resumed"),
+        "{}",
+        sc.banner
+    );
+    sc.wait_counts((0, 0), Duration::from_secs(10));
+    let hits = receiver.hits();
+    assert_eq!(hits.len(), 4, "{hits:#?}");
+    assert_eq!((hits[3].key(), hits[3].answered), (key_b.as_str(), 200));
+    assert_eq!(hits[3].json()["CallSessionId"], "refused-b");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. 429 with Retry-After.
+
+#[test]
+fn retry_after_is_honoured() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    receiver.then(
+        1,
+        Reply {
+            headers: vec![("retry-after", "1".into())],
+            ..Reply::status(429)
+        },
+    );
+    let sc = delacon(data.path(), &receiver, "20ms", false);
+    assert_delacon_success(&push_delacon(&sc, "slow-down"), "slow-down");
+    let hits = receiver.wait_hits(2, Duration::from_secs(10), &sc);
+    let gap = hits[1].at - hits[0].at;
+    assert!(
+        gap >= Duration::from_millis(950),
+        "the retry came {gap:?} after the 429 with Retry-After: 1"
+    );
+    assert!(gap < Duration::from_secs(5), "{gap:?}");
+    assert_eq!(hits[1].answered, 200);
+    assert_eq!(hits[0].key(), hits[1].key());
+    sc.wait_counts((0, 0), Duration::from_secs(5));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. kill -9 in the middle of a load.
+
+#[test]
+fn kill_9_loses_no_acknowledged_record() {
+    const RECORDS: usize = 200;
+    const THREADS: usize = 16;
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::down();
+    let mut sc = delacon(data.path(), &receiver, "200ms", false);
+    let url = sc.url(&format!("/in/{DELACON}"));
+    let next = Arc::new(AtomicUsize::new(0));
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let n_acked = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (url, next, acked, n_acked, failed) = (
+                url.clone(),
+                next.clone(),
+                acked.clone(),
+                n_acked.clone(),
+                failed.clone(),
+            );
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= RECORDS {
+                        return;
+                    }
+                    let id = format!("load-{i:03}");
+                    let r = try_send(
+                        client()
+                            .post(&url)
+                            .header("Content-Type", "application/json")
+                            .body(delacon_push(&id)),
+                    );
+                    match r {
+                        Ok(r)
+                            if r.status == 200
+                                && r.json()
+                                    == json!({"PLA_Call_Id": id, "success": "true", "error": ""}) =>
+                        {
+                            acked.lock().unwrap().push(id);
+                            n_acked.fetch_add(1, Ordering::SeqCst);
+                        }
+                        _ => {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill it while the senders are still sending.
+    wait_for(
+        "a third of the records acknowledged",
+        Duration::from_secs(20),
+        || sc.log(),
+        || (n_acked.load(Ordering::SeqCst) >= RECORDS / 3).then_some(()),
+    );
+    sc.kill9();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(!acked.is_empty());
+    assert_eq!(
+        acked.len() + failed.load(Ordering::SeqCst),
+        RECORDS,
+        "every request was either acknowledged or failed"
+    );
+
+    receiver.listen();
+    let sc = delacon(data.path(), &receiver, "200ms", false);
+    let resumed: usize = sc
+        .banner
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", sc.banner));
+    assert!(
+        resumed >= acked.len(),
+        "{resumed} resumed, {} acknowledged",
+        acked.len()
+    );
+    wait_for(
+        "every acknowledged record at the receiver",
+        Duration::from_secs(20),
+        || {
+            let got = delivered_ids(&receiver);
+            let missing: Vec<&String> = acked.iter().filter(|id| !got.contains_key(*id)).collect();
+            format!("missing: {missing:?}\n{}", sc.log())
+        },
+        || {
+            let got = delivered_ids(&receiver);
+            acked.iter().all(|id| got.contains_key(id)).then_some(())
+        },
+    );
+    sc.wait_counts((0, 0), Duration::from_secs(10));
+    eprintln!(
+        "kill -9: {} of {RECORDS} acknowledged before the kill, {resumed} resumed, {} delivered",
+        acked.len(),
+        receiver.hits().len()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Inbound token.
+
+fn test_mappings() -> PathBuf {
+    root().join("tests/serve/mappings")
+}
+
+const TOKEN: &str = "s3cret-inbound-token";
+
+#[test]
+fn a_flow_with_a_query_token_refuses_requests_without_it_and_does_not_read_it_as_data() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    let m = test_mappings();
+    let sc = Sidecar::start(
+        &[
+            "--mappings",
+            dir_arg(&m),
+            "--flow",
+            "query-auth",
+            "--data-dir",
+            dir_arg(data.path()),
+            "--retry-base",
+            "20ms",
+            "--watch",
+            "0s",
+        ],
+        &[
+            ("SERVE_TEST_RECEIVER", &receiver.url()),
+            ("SERVE_TEST_TOKEN", TOKEN),
+        ],
+    );
+    let q = "TrackingGUID=guid-1&Phone=702-555-0147";
+    for bad in [
+        q.to_owned(),
+        format!("{q}&token=wrong"),
+        format!("{q}&token="),
+        format!("{q}&token={TOKEN}x"),
+        format!("{q}&Token={TOKEN}"),
+    ] {
+        for route in ["in", "transform"] {
+            let rb = if route == "in" {
+                client().get(sc.url(&format!("/in/query-auth?{bad}")))
+            } else {
+                client().post(sc.url(&format!("/transform/query-auth?{bad}")))
+            };
+            let r = send(rb);
+            assert_eq!(r.status, 401, "/{route} ?{bad}: {r:?}");
+            assert_eq!(r.content_type, "application/json");
+            let v = r.json();
+            assert_eq!(
+                (&v["status"], &v["reason"]),
+                (&json!("error"), &json!("unauthorized"))
+            );
+        }
+    }
+    // A header with the token's name does not count: the flow reads it from the query.
+    let r = send(
+        client()
+            .get(sc.url(&format!("/in/query-auth?{q}")))
+            .header("token", TOKEN),
+    );
+    assert_eq!(r.status, 401);
+
+    let r = get(&sc.url(&format!(
+        "/in/query-auth?TrackingGUID=guid-1&token={TOKEN}&Phone=702-555-0147"
+    )));
+    assert_eq!(r.status, 202, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["status"], "accepted");
+    assert!(is_key(v["id"].as_str().unwrap()));
+    assert_eq!(
+        v["output"],
+        json!({"TrackingGuid": "guid-1", "Phone": "7025550147", "Keys": "TrackingGUID Phone"}),
+        "the token is not an input field"
+    );
+    assert!(!r.body.contains(TOKEN));
+
+    let hits = receiver.wait_hits(1, Duration::from_secs(10), &sc);
+    assert_eq!(hits.len(), 1, "refused requests are not delivered");
+    let h = &hits[0];
+    assert_eq!(h.method, "GET");
+    assert_eq!(
+        h.uri,
+        "/ring?TrackingGuid=guid-1&Phone=7025550147&Keys=TrackingGUID%20Phone"
+    );
+    assert!(!h.uri.contains("token") && !h.uri.contains(TOKEN));
+    assert_eq!(h.key(), v["id"].as_str().unwrap());
+    sc.wait_counts((0, 0), Duration::from_secs(5));
+    assert!(!sc.log().contains(TOKEN), "the token is not logged");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Error answers: 413, malformed, 415, 404.
+
+#[test]
+fn oversize_malformed_wrongly_typed_and_unknown_requests_get_their_answers() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    let url = format!("{}/api/CallLog?key=k", receiver.url());
+    let mut args = repo_flow(DELACON, data.path(), "20ms");
+    args.extend(["--max-body", "2048"]);
+    let sc = Sidecar::start(&args, &[("LEADSQUARED_CALL_LOG_URL", &url)]);
+    let flow_url = sc.url(&format!("/in/{DELACON}"));
+
+    // Too large.
+    let mut big: Value = serde_json::from_str(&delacon_push("big")).unwrap();
+    big["PLA_Keywords_Searched"] = json!("x".repeat(3000));
+    let r = post_json(&flow_url, big.to_string());
+    assert_eq!(r.status, 413, "{r:?}");
+    assert_eq!(r.content_type, "application/json");
+    assert_eq!(r.json()["reason"], "too_large");
+    // Just under the limit is fine.
+    let mut fits: Value = serde_json::from_str(&delacon_push("fits")).unwrap();
+    fits["PLA_Keywords_Searched"] = json!("");
+    let room = 2048 - fits.to_string().len();
+    fits["PLA_Keywords_Searched"] = json!("x".repeat(room));
+    assert_eq!(fits.to_string().len(), 2048);
+    assert_delacon_success(&post_json(&flow_url, fits.to_string()), "fits");
+
+    // Malformed JSON: Delacon's own error answer.
+    let r = post_json(&flow_url, r#"{"PLA_Call_Id": "77", "PLA_Duration": "#);
+    assert_eq!(r.status, 200, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["success"], "false", "{v}");
+    assert_eq!(v["PLA_Call_Id"], "");
+    assert!(!v["error"].as_str().unwrap().is_empty(), "{v}");
+
+    // A content type the flow does not read.
+    for ct in [
+        "application/x-www-form-urlencoded",
+        "text/csv",
+        "application/xml",
+    ] {
+        let r = send(
+            client()
+                .post(&flow_url)
+                .header("Content-Type", ct)
+                .body(delacon_push("typed")),
+        );
+        assert_eq!(r.status, 415, "{ct}: {r:?}");
+        assert_eq!(r.json()["reason"], "unsupported_media_type");
+    }
+    // JSON under other names is read.
+    let r = send(
+        client()
+            .post(&flow_url)
+            .header("Content-Type", "application/json; charset=utf-8")
+            .body(delacon_push("charset")),
+    );
+    assert_delacon_success(&r, "charset");
+
+    // No such flow.
+    for r in [
+        post_json(&sc.url("/in/no-such-flow"), "{}"),
+        send(client().post(sc.url("/transform/no-such-flow")).body("{}")),
+    ] {
+        assert_eq!(r.status, 404, "{r:?}");
+        assert_eq!(r.content_type, "application/json");
+        assert_eq!(r.json()["reason"], "unknown_flow");
+    }
+    let r = get(&sc.url("/no/such/route"));
+    assert_eq!(
+        (r.status, r.json()["reason"].clone()),
+        (404, json!("not_found"))
+    );
+
+    let hits = receiver.wait_hits(2, Duration::from_secs(10), &sc);
+    sc.wait_counts((0, 0), Duration::from_secs(5));
+    let ids: HashSet<String> = hits
+        .iter()
+        .map(|h| h.json()["CallSessionId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, HashSet::from(["fits".into(), "charset".into()]));
+
+    // A flow without a reply of its own: 400 JSON for malformed JSON, 422 for a rejected
+    // record, 202 for an accepted one.
+    let data2 = tempfile::tempdir().unwrap();
+    let m = test_mappings();
+    let sc2 = Sidecar::start(
+        &[
+            "--mappings",
+            dir_arg(&m),
+            "--flow",
+            "json-hook",
+            "--data-dir",
+            dir_arg(data2.path()),
+            "--watch",
+            "0s",
+        ],
+        &[("SERVE_TEST_RECEIVER", &receiver.url())],
+    );
+    let hook = sc2.url("/in/json-hook");
+    let r = post_json(&hook, r#"{"id": "1", "#);
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.content_type, "application/json");
+    assert_eq!(r.json()["status"], "rejected");
+    let r = post_json(&hook, r#"{"name": "no id"}"#);
+    assert_eq!(r.status, 422, "{r:?}");
+    let v = r.json();
+    assert_eq!(
+        (&v["status"], &v["field"]),
+        (&json!("rejected"), &json!("Id"))
+    );
+    let r = post_json(&hook, r#"{"id": " 9 ", "name": "Ann"}"#);
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!(
+        r.json()["output"],
+        json!({"Id": "9", "Name": "Ann", "Version": "v1"})
+    );
+    let r = send(
+        client()
+            .post(&hook)
+            .header("Content-Type", "text/csv")
+            .body("id\n1\n"),
+    );
+    assert_eq!(r.status, 415, "{r:?}");
+    sc2.wait_counts((0, 0), Duration::from_secs(10));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Reload.
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn hook_version(sc: &Sidecar) -> Option<String> {
+    let r = post_json(&sc.url("/in/json-hook"), r#"{"id": "r"}"#);
+    (r.status == 202).then(|| {
+        r.json()["output"]["Version"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    })
+}
+
+#[test]
+fn edited_flows_are_reloaded_and_broken_ones_keep_the_old_flows_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("mappings");
+    copy_dir(&test_mappings(), &m);
+    let flow = m.join("json-hook.yaml");
+    let original = std::fs::read_to_string(&flow).unwrap();
+    assert!(original.contains("value: v1"));
+    let data = tmp.path().join("data");
+    let receiver = Receiver::up();
+    let sc = Sidecar::start(
+        &[
+            "--mappings",
+            dir_arg(&m),
+            "--data-dir",
+            dir_arg(&data),
+            "--watch",
+            "200ms",
+        ],
+        &[
+            ("SERVE_TEST_RECEIVER", &receiver.url()),
+            ("SERVE_TEST_TOKEN", TOKEN),
+        ],
+    );
+    assert!(sc.banner.contains("(2 flows"), "{}", sc.banner);
+    assert_eq!(hook_version(&sc).as_deref(), Some("v1"));
+
+    std::fs::write(&flow, original.replace("value: v1", "value: v2")).unwrap();
+    wait_for(
+        "the edited flow to answer v2",
+        Duration::from_secs(10),
+        || sc.log(),
+        || (hook_version(&sc)? == "v2").then_some(()),
+    );
+
+    // A flow that does not compile: the old flows keep serving.
+    std::fs::write(
+        &flow,
+        original.replace("value: v1", "value: v3\n    steps: [no_such_rule]"),
+    )
+    .unwrap();
+    wait_for(
+        "the reload error in the log",
+        Duration::from_secs(10),
+        || sc.log(),
+        || {
+            sc.log()
+                .contains("the new mappings have errors; the old ones keep serving")
+                .then_some(())
+        },
+    );
+    assert_eq!(hook_version(&sc).as_deref(), Some("v2"));
+    assert_eq!(get(&sc.url("/healthz")).status, 200);
+    assert_eq!(get(&sc.url("/readyz")).json()["flows"], 2);
+    // Not YAML at all, likewise.
+    std::fs::write(&flow, "name: [json-hook\n").unwrap();
+    wait_for(
+        "a second reload error",
+        Duration::from_secs(10),
+        || sc.log(),
+        || {
+            (sc.log()
+                .matches("the new mappings have errors; the old ones keep serving")
+                .count()
+                >= 2)
+                .then_some(())
+        },
+    );
+    assert_eq!(hook_version(&sc).as_deref(), Some("v2"));
+
+    // Fixed: served again.
+    std::fs::write(&flow, original.replace("value: v1", "value: v4")).unwrap();
+    wait_for(
+        "the fixed flow to answer v4",
+        Duration::from_secs(10),
+        || sc.log(),
+        || (hook_version(&sc)? == "v4").then_some(()),
+    );
+
+    // Every accepted record went out with the flow of its time.
+    sc.wait_counts((0, 0), Duration::from_secs(10));
+    let versions: Vec<String> = receiver
+        .hits()
+        .iter()
+        .map(|h| h.json()["Version"].as_str().unwrap().to_owned())
+        .collect();
+    for v in ["v1", "v2", "v4"] {
+        assert!(versions.iter().any(|x| x == v), "{versions:?}");
+    }
+    assert!(!versions.iter().any(|x| x == "v3"), "{versions:?}");
+}
+
+#[test]
+fn sighup_reloads_without_watching() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("mappings");
+    copy_dir(&test_mappings(), &m);
+    let flow = m.join("json-hook.yaml");
+    let original = std::fs::read_to_string(&flow).unwrap();
+    let receiver = Receiver::up();
+    let sc = Sidecar::start(
+        &[
+            "--mappings",
+            dir_arg(&m),
+            "--flow",
+            "json-hook",
+            "--data-dir",
+            dir_arg(&tmp.path().join("data")),
+            "--watch",
+            "0s",
+        ],
+        &[("SERVE_TEST_RECEIVER", &receiver.url())],
+    );
+    std::fs::write(&flow, original.replace("value: v1", "value: hup")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        hook_version(&sc).as_deref(),
+        Some("v1"),
+        "--watch 0s: no polling"
+    );
+    sc.signal("-HUP");
+    wait_for(
+        "the reload on SIGHUP",
+        Duration::from_secs(10),
+        || sc.log(),
+        || (hook_version(&sc)? == "hup").then_some(()),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. Graceful shutdown.
+
+#[test]
+fn sigterm_exits_0_and_pending_records_are_delivered_after_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::down();
+    let mut sc = delacon(data.path(), &receiver, "100ms", false);
+    let ids = ["term-1", "term-2", "term-3", "term-4", "term-5"];
+    for id in ids {
+        assert_delacon_success(&push_delacon(&sc, id), id);
+    }
+    wait_for(
+        "a failed attempt of each record",
+        Duration::from_secs(10),
+        || sc.log(),
+        || (sc.metric("fieldmap_retried_total") >= 5.0).then_some(()),
+    );
+    let status = sc.terminate();
+    assert_eq!(status.code(), Some(0), "{}", sc.log());
+    assert!(
+        sc.log().contains("pending records stay in the outbox"),
+        "{}",
+        sc.log()
+    );
+    let o = fieldmap(&["dlq", "list", "--data-dir", dir_arg(data.path())]);
+    assert!(o.status.success() && o.stdout.is_empty(), "{o:?}");
+
+    receiver.listen();
+    let sc = delacon(data.path(), &receiver, "100ms", false);
+    assert!(
+        sc.banner.contains("5 pending deliveries resumed"),
+        "{}",
+        sc.banner
+    );
+    sc.wait_counts((0, 0), Duration::from_secs(10));
+    let got = delivered_ids(&receiver);
+    for id in ids {
+        assert_eq!(got.get(id), Some(&1), "{got:?}");
+    }
+}
+
+#[test]
+fn sigterm_lets_a_delivery_under_way_finish() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    receiver.always(Reply {
+        delay: Duration::from_millis(1500),
+        ..Reply::status(200)
+    });
+    let mut sc = delacon(data.path(), &receiver, "20ms", false);
+    assert_delacon_success(&push_delacon(&sc, "in-flight"), "in-flight");
+    receiver.wait_hits(1, Duration::from_secs(10), &sc);
+    let sent = Instant::now();
+    let status = sc.terminate();
+    assert_eq!(status.code(), Some(0), "{}", sc.log());
+    assert!(
+        sent.elapsed() >= Duration::from_millis(1000),
+        "it waited for the answer"
+    );
+    // It was taken, so it is not pending any more.
+    receiver.always(Reply::status(200));
+    let sc = delacon(data.path(), &receiver, "20ms", false);
+    assert!(
+        sc.banner.contains("0 pending deliveries resumed"),
+        "{}",
+        sc.banner
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(receiver.hits().len(), 1);
+}
