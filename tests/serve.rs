@@ -182,6 +182,9 @@ struct ReceiverState {
     /// Answers for the next requests, in order; then `default`.
     script: Mutex<VecDeque<Reply>>,
     default: Mutex<Reply>,
+    /// Requests being answered now, and the most at once.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
 struct Receiver {
@@ -225,9 +228,12 @@ async fn record(
         body: String::from_utf8_lossy(&body).into_owned(),
         answered: reply.status,
     });
+    let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    s.max_in_flight.fetch_max(now, Ordering::SeqCst);
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
+    s.in_flight.fetch_sub(1, Ordering::SeqCst);
     let mut r = axum::response::Response::new(axum::body::Body::from(reply.body));
     *r.status_mut() = axum::http::StatusCode::from_u16(reply.status).unwrap();
     for (k, v) in reply.headers {
@@ -251,6 +257,8 @@ impl Receiver {
                 hits: Mutex::new(Vec::new()),
                 script: Mutex::new(VecDeque::new()),
                 default: Mutex::new(Reply::status(200)),
+                in_flight: AtomicUsize::new(0),
+                max_in_flight: AtomicUsize::new(0),
             }),
             stop: Mutex::new(None),
         }
@@ -297,6 +305,11 @@ impl Receiver {
     /// Answer every request not scripted with `reply`.
     fn always(&self, reply: Reply) {
         *self.state.default.lock().unwrap() = reply;
+    }
+
+    /// The most requests the receiver was answering at once.
+    fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
     }
 
     fn hits(&self) -> Vec<Hit> {
@@ -850,6 +863,22 @@ fn a_400_is_not_retried_goes_to_the_dead_letters_and_is_delivered_on_replay() {
     );
     assert_eq!(shown.json()["id"], key_a.as_str());
 
+    // While it runs, the data directory is its own; `fieldmap dlq --server` goes through the API.
+    let o = fieldmap(&["dlq", "list", "--data-dir", dir_arg(data.path())]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("in use by another fieldmap"),
+        "{o:?}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_fieldmap"))
+        .args(["dlq", "list", "--server", &sc.url("")])
+        .env("FIELDMAP_ADMIN_TOKEN", ADMIN)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let listed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(listed[0]["id"], key_a.as_str());
+
     assert_delacon_success(&push_delacon(&sc, "refused-b"), "refused-b");
     sc.wait_counts((0, 2), Duration::from_secs(10));
     let key_b = dlq(&sc)
@@ -1138,7 +1167,7 @@ fn oversize_malformed_wrongly_typed_and_unknown_requests_get_their_answers() {
     let receiver = Receiver::up();
     let url = format!("{}/api/CallLog?key=k", receiver.url());
     let mut args = repo_flow(DELACON, data.path(), "20ms");
-    args.extend(["--max-body", "2048"]);
+    args.extend(["--max-body", "2048", "--request-timeout", "500ms"]);
     let sc = Sidecar::start(&args, &[("LEADSQUARED_CALL_LOG_URL", &url)]);
     let flow_url = sc.url(&format!("/in/{DELACON}"));
 
@@ -1198,6 +1227,28 @@ fn oversize_malformed_wrongly_typed_and_unknown_requests_get_their_answers() {
         assert_eq!(r.content_type, "application/json");
         assert_eq!(r.json()["reason"], "unknown_flow");
     }
+    // A body that never finishes: 408 after --request-timeout.
+    {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", sc.port)).unwrap();
+        let started = Instant::now();
+        write!(
+            conn,
+            "POST /in/{DELACON} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"PLA_"
+        )
+        .unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut answer = String::new();
+        let _ = conn.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 408"),
+            "{answer:?} after {:?}",
+            started.elapsed()
+        );
+        assert!(started.elapsed() >= Duration::from_millis(450));
+    }
+
     let r = get(&sc.url("/no/such/route"));
     assert_eq!(
         (r.status, r.json()["reason"].clone()),
@@ -1307,7 +1358,7 @@ fn edited_flows_are_reloaded_and_broken_ones_keep_the_old_flows_serving() {
             ("SERVE_TEST_TOKEN", TOKEN),
         ],
     );
-    assert!(sc.banner.contains("(2 flows"), "{}", sc.banner);
+    assert!(sc.banner.contains("(3 flows"), "{}", sc.banner);
     assert_eq!(hook_version(&sc).as_deref(), Some("v1"));
 
     std::fs::write(&flow, original.replace("value: v1", "value: v2")).unwrap();
@@ -1336,7 +1387,7 @@ fn edited_flows_are_reloaded_and_broken_ones_keep_the_old_flows_serving() {
     );
     assert_eq!(hook_version(&sc).as_deref(), Some("v2"));
     assert_eq!(get(&sc.url("/healthz")).status, 200);
-    assert_eq!(get(&sc.url("/readyz")).json()["flows"], 2);
+    assert_eq!(get(&sc.url("/readyz")).json()["flows"], 3);
     // Not YAML at all, likewise.
     std::fs::write(&flow, "name: [json-hook\n").unwrap();
     wait_for(
@@ -1482,4 +1533,260 @@ fn sigterm_lets_a_delivery_under_way_finish() {
     );
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(receiver.hits().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoint limits.
+
+#[test]
+fn an_endpoint_gets_no_more_requests_at_once_nor_per_second_than_its_profile_allows() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    receiver.always(Reply {
+        delay: Duration::from_millis(300),
+        ..Reply::status(200)
+    });
+    let m = test_mappings();
+    let sc = Sidecar::start(
+        &[
+            "--mappings",
+            dir_arg(&m),
+            "--flow",
+            "json-limited",
+            "--data-dir",
+            dir_arg(data.path()),
+            "--watch",
+            "0s",
+        ],
+        &[("SERVE_TEST_RECEIVER", &receiver.url())],
+    );
+    for i in 0..6 {
+        let r = post_json(&sc.url("/in/json-limited"), format!(r#"{{"id": "{i}"}}"#));
+        assert_eq!(r.status, 202, "{r:?}");
+    }
+    let hits = receiver.wait_hits(6, Duration::from_secs(10), &sc);
+    sc.wait_counts((0, 0), Duration::from_secs(10));
+    // concurrency: 2
+    assert_eq!(receiver.max_in_flight(), 2);
+    // rate: 10 a second
+    let gaps: Vec<Duration> = hits.windows(2).map(|w| w[1].at - w[0].at).collect();
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(90)),
+        "{gaps:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Startup.
+
+/// Run `fieldmap serve ARGS` expecting it not to start; its exit status and stderr.
+fn serve_fails(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldmap"));
+    cmd.arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"]);
+    for k in CLEARED {
+        cmd.env_remove(k);
+    }
+    cmd.env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    (status.code(), stderr)
+}
+
+#[test]
+fn the_sidecar_does_not_start_without_its_variables_or_with_an_outbox_in_use() {
+    let data = tempfile::tempdir().unwrap();
+    // A variable of the flow served is not set.
+    let (code, err) = serve_fails(&repo_flow(DELACON, data.path(), "20ms"), &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("LEADSQUARED_CALL_LOG_URL"), "{err}");
+    assert!(!err.contains("listening on"), "{err}");
+    // A flow name that is not there.
+    let (code, err) = serve_fails(&repo_flow("no-such-flow", data.path(), "20ms"), &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--flow no-such-flow"), "{err}");
+    // Two sidecars cannot share an outbox.
+    let receiver = Receiver::down();
+    let _first = delacon(data.path(), &receiver, "20ms", false);
+    let url = format!("{}/api", receiver.url());
+    let (code, err) = serve_fails(
+        &repo_flow(DELACON, data.path(), "20ms"),
+        &[("LEADSQUARED_CALL_LOG_URL", &url)],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("in use by another fieldmap"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bugs found: each test shows one, and is ignored until it is fixed.
+
+#[test]
+#[ignore = "bug: a delivery answered 3xx is redirected by reqwest's default policy: the POST is re-sent as a GET without its body to the Location, and that GET's 200 counts as delivered, so the record leaves the outbox (no dead letter) although the destination never got it; Judge means 3xx to be a refusal (only 2xx delivers)"]
+fn a_redirect_answer_is_not_a_delivery() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    receiver.then(
+        1,
+        Reply {
+            headers: vec![("location", "/login".into())],
+            ..Reply::status(302)
+        },
+    );
+    let sc = delacon(data.path(), &receiver, "20ms", true);
+    assert_delacon_success(&push_delacon(&sc, "redirected"), "redirected");
+    wait_for(
+        "the record to leave the pending ones",
+        Duration::from_secs(10),
+        || sc.log(),
+        || (sc.counts().0 == 0).then_some(()),
+    );
+    let hits = receiver.hits();
+    assert_eq!(
+        (hits.len(), sc.counts()),
+        (1, (0, 1)),
+        "one POST, answered 302, and the record in the dead letters; the receiver got {:#?}",
+        hits.iter()
+            .map(|h| format!(
+                "{} {} body {}B -> {}",
+                h.method,
+                h.uri,
+                h.body.len(),
+                h.answered
+            ))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(sc.metric("fieldmap_delivered_total"), 0.0);
+}
+
+#[test]
+#[ignore = "bug: a delivery answered with a redirect to another origin is followed with `Referer: <the endpoint URL>`, so the URL's secret query parameters (LeadSquared's Call Log `key`, declared `secret: true`) go to whoever the redirect names, with the record and its Idempotency-Key"]
+fn a_redirect_does_not_send_the_endpoint_url_elsewhere() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    let elsewhere = Receiver::up();
+    receiver.then(
+        1,
+        Reply {
+            headers: vec![("location", format!("{}/collect", elsewhere.url()))],
+            ..Reply::status(307)
+        },
+    );
+    let sc = delacon(data.path(), &receiver, "20ms", false);
+    assert_delacon_success(&push_delacon(&sc, "elsewhere"), "elsewhere");
+    receiver.wait_hits(1, Duration::from_secs(10), &sc);
+    wait_for(
+        "the record to leave the pending ones",
+        Duration::from_secs(10),
+        || sc.log(),
+        || (sc.counts().0 == 0).then_some(()),
+    );
+    let leaked: Vec<(String, String)> = elsewhere
+        .hits()
+        .iter()
+        .flat_map(|h| h.headers.clone())
+        .filter(|(_, v)| v.contains("test-key"))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "another origin got the endpoint's secret: {leaked:?}"
+    );
+}
+
+#[test]
+#[ignore = "bug: --watch does not notice a deleted flow file (Flows::stamp is the newest modification time of the files that remain, which a deletion does not change), so a removed flow keeps being served until SIGHUP or another edit; docs/serve.md: `change a file under --mappings (checked every --watch)`"]
+fn a_deleted_flow_file_is_noticed_by_watch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("mappings");
+    copy_dir(&test_mappings(), &m);
+    let receiver = Receiver::up();
+    let sc = Sidecar::start(
+        &[
+            "--mappings",
+            dir_arg(&m),
+            "--data-dir",
+            dir_arg(&tmp.path().join("data")),
+            "--watch",
+            "100ms",
+        ],
+        &[
+            ("SERVE_TEST_RECEIVER", &receiver.url()),
+            ("SERVE_TEST_TOKEN", TOKEN),
+        ],
+    );
+    let hook = sc.url("/in/json-limited");
+    assert_eq!(post_json(&hook, r#"{"id": "1"}"#).status, 202);
+    std::fs::remove_file(m.join("json-limited.yaml")).unwrap();
+    wait_for(
+        "the deleted flow to be unloaded (404)",
+        Duration::from_secs(3),
+        || sc.log(),
+        || (post_json(&hook, r#"{"id": "2"}"#).status == 404).then_some(()),
+    );
+}
+
+#[test]
+#[ignore = "bug: an endpoint's delivery limits (concurrency, rate) are fixed by its first delivery and survive every reload: Deliverer::lane caches one Lane per endpoint name forever, so a profile edited from `concurrency: 2, rate: 10` to `concurrency: 4` keeps delivering 2 at a time, 10 a second, until a restart (docs/serve.md: pending records are delivered with the endpoint as the new flows define it)"]
+fn reloaded_delivery_limits_take_effect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("mappings");
+    copy_dir(&test_mappings(), &m);
+    let receiver = Receiver::up();
+    receiver.always(Reply {
+        delay: Duration::from_millis(300),
+        ..Reply::status(200)
+    });
+    let sc = Sidecar::start(
+        &[
+            "--mappings",
+            dir_arg(&m),
+            "--flow",
+            "json-limited",
+            "--data-dir",
+            dir_arg(&tmp.path().join("data")),
+            "--watch",
+            "100ms",
+        ],
+        &[("SERVE_TEST_RECEIVER", &receiver.url())],
+    );
+    // One delivery with the first limits.
+    assert_eq!(
+        post_json(&sc.url("/in/json-limited"), r#"{"id": "first"}"#).status,
+        202
+    );
+    sc.wait_counts((0, 0), Duration::from_secs(10));
+    let profile = m.join("vendors/receiver.yaml");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert!(text.contains("{concurrency: 2, rate: 10,"));
+    std::fs::write(
+        &profile,
+        text.replace("{concurrency: 2, rate: 10,", "{concurrency: 4,"),
+    )
+    .unwrap();
+    wait_for(
+        "the reload",
+        Duration::from_secs(10),
+        || sc.log(),
+        || sc.log().contains("mappings reloaded").then_some(()),
+    );
+    for i in 0..8 {
+        let r = post_json(&sc.url("/in/json-limited"), format!(r#"{{"id": "{i}"}}"#));
+        assert_eq!(r.status, 202);
+    }
+    sc.wait_counts((0, 0), Duration::from_secs(10));
+    assert_eq!(
+        receiver.max_in_flight(),
+        4,
+        "8 records, 300 ms each, `concurrency: 4` and no rate limit"
+    );
 }
