@@ -47,6 +47,7 @@ fn client() -> &'static reqwest::Client {
 struct Resp {
     status: u16,
     content_type: String,
+    request_id: Option<String>,
     body: String,
 }
 
@@ -67,10 +68,16 @@ fn try_send(rb: reqwest::RequestBuilder) -> Result<Resp, String> {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        let request_id = r
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = r.text().await.map_err(|e| e.to_string())?;
         Ok(Resp {
             status,
             content_type,
+            request_id,
             body,
         })
     })
@@ -619,12 +626,16 @@ fn delacon_call_end_is_answered_in_delacon_format_and_delivered_to_leadsquared()
     let sc = delacon(data.path(), &receiver, "20ms", false);
     assert!(sc.banner.contains("(1 flows, 0 pending"), "{}", sc.banner);
 
-    let r = post_json(
-        &sc.url(&format!("/in/{DELACON}")),
-        fixture(&format!("{DELACON}/06-full-push-answered.json")),
+    let r = send(
+        client()
+            .post(sc.url(&format!("/in/{DELACON}")))
+            .header("Content-Type", "application/json")
+            .header("X-Request-Id", "delacon-req-1")
+            .body(fixture(&format!("{DELACON}/06-full-push-answered.json"))),
     );
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.content_type, "application/json");
+    assert_eq!(r.request_id.as_deref(), Some("delacon-req-1"));
     // Exactly Delacon's answer, byte for byte.
     assert_eq!(
         r.body,
@@ -647,6 +658,18 @@ fn delacon_call_end_is_answered_in_delacon_format_and_delivered_to_leadsquared()
     assert_eq!(b["CallSessionId"], "1122340");
     assert_eq!(b["StartTime"], "2019-05-02 10:12:17");
     sc.wait_counts((0, 0), Duration::from_secs(5));
+    // The logs of the delivery carry the sender's request id and the record's key.
+    let log = sc.log();
+    assert!(
+        log.lines().any(|l| l.contains(" delivered ")
+            && l.contains("request_id=delacon-req-1")
+            && l.contains(h.key())),
+        "{log}"
+    );
+    assert!(
+        !log.contains("test-key"),
+        "the endpoint's key is not logged"
+    );
 
     // Delacon's published sample (trailing comma, no caller number): read, refused with the
     // reason in Delacon's format, not delivered.
@@ -773,6 +796,77 @@ fn a_destination_that_fails_three_times_gets_the_record_once_with_one_key() {
     assert_eq!(sc.metric("fieldmap_retried_total"), 3.0);
     assert_eq!(sc.metric("fieldmap_delivered_total"), 1.0);
     assert_eq!(sc.metric("fieldmap_dead_lettered_total"), 0.0);
+}
+
+#[test]
+fn a_record_that_keeps_failing_goes_to_the_dead_letters_after_max_attempts() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    receiver.always(Reply {
+        body: "maintenance".into(),
+        ..Reply::status(503)
+    });
+    // The LeadSquared profile gives no `delivery`: 10 attempts.
+    let sc = delacon(data.path(), &receiver, "1ms", true);
+    assert_delacon_success(&push_delacon(&sc, "hopeless"), "hopeless");
+    sc.wait_counts((0, 1), Duration::from_secs(15));
+    let hits = receiver.hits();
+    assert_eq!(hits.len(), 10, "{hits:#?}");
+    assert!(hits.iter().all(|h| h.key() == hits[0].key()));
+    let list = dlq(&sc);
+    assert_eq!(list[0]["id"], hits[0].key());
+    assert_eq!(list[0]["attempts"], 10);
+    let err = list[0]["last_error"].as_str().unwrap();
+    assert!(
+        err.starts_with("gave up after 10 attempt(s) over ")
+            && err.ends_with("HTTP 503: maintenance"),
+        "{err}"
+    );
+    assert_eq!(sc.metric("fieldmap_retried_total"), 9.0);
+    assert_eq!(sc.metric("fieldmap_dead_lettered_total"), 1.0);
+}
+
+#[test]
+fn a_destination_slower_than_the_endpoint_timeout_is_tried_again_with_the_same_key() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    // The receiver profile's hook endpoint waits 1 s.
+    receiver.then(
+        1,
+        Reply {
+            delay: Duration::from_millis(1500),
+            ..Reply::status(200)
+        },
+    );
+    let m = test_mappings();
+    let sc = Sidecar::start(
+        &[
+            "--mappings",
+            dir_arg(&m),
+            "--flow",
+            "json-hook",
+            "--data-dir",
+            dir_arg(data.path()),
+            "--retry-base",
+            "20ms",
+            "--watch",
+            "0s",
+        ],
+        &[("SERVE_TEST_RECEIVER", &receiver.url())],
+    );
+    let r = post_json(&sc.url("/in/json-hook"), r#"{"id": "slow"}"#);
+    assert_eq!(r.status, 202, "{r:?}");
+    let hits = receiver.wait_hits(2, Duration::from_secs(10), &sc);
+    sc.wait_counts((0, 0), Duration::from_secs(10));
+    let gap = hits[1].at - hits[0].at;
+    assert!(
+        gap >= Duration::from_millis(950) && gap < Duration::from_secs(3),
+        "the second attempt came {gap:?} after the first"
+    );
+    assert_eq!(hits[0].key(), hits[1].key());
+    assert_eq!(hits[1].json()["Id"], "slow");
+    assert!(sc.log().contains("reason=timed out"), "{}", sc.log());
+    assert_eq!(sc.metric("fieldmap_retried_total"), 1.0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1789,4 +1883,79 @@ fn reloaded_delivery_limits_take_effect() {
         4,
         "8 records, 300 ms each, `concurrency: 4` and no rate limit"
     );
+}
+
+/// Start a sidecar on the test flows and send it `sig` the moment it says it listens (a shell
+/// waiting on its standard input sends it, so no process has to start then); its exit status
+/// 300 ms later, or None while it still runs (it is then stopped).
+fn signal_at_banner(sig: &str) -> Option<ExitStatus> {
+    let data = tempfile::tempdir().unwrap();
+    let m = test_mappings();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldmap"));
+    cmd.arg("serve")
+        .args([
+            "--mappings",
+            dir_arg(&m),
+            "--data-dir",
+            dir_arg(data.path()),
+        ])
+        .args(["--listen", "127.0.0.1:0", "--watch", "0s"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for k in CLEARED {
+        cmd.env_remove(k);
+    }
+    cmd.env("SERVE_TEST_RECEIVER", "http://127.0.0.1:9")
+        .env("SERVE_TEST_TOKEN", TOKEN);
+    let mut child = cmd.spawn().unwrap();
+    let mut shell = Command::new("sh")
+        .args(["-c", &format!("read _ && kill {sig} {}", child.id())])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut go = shell.stdin.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = BufReader::new(stderr).lines();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if line.starts_with("fieldmap serve: listening on") {
+                std::io::Write::write_all(&mut go, b"\n").unwrap();
+                break;
+            }
+        }
+        lines.for_each(drop);
+    });
+    shell.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let status = child.try_wait().unwrap();
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    reader.join().unwrap();
+    status
+}
+
+#[test]
+#[ignore = "bug: the sidecar prints `listening on` (and accepts connections) before it handles SIGTERM: shutdown_signal() installs its handler only when axum::serve first polls it, so a SIGTERM right after the banner (a supervisor stopping a sidecar that just started) kills the process by the signal's default action instead of the clean shutdown and exit 0 (seen in 9 runs out of 10 here)"]
+fn sigterm_right_after_the_banner_is_a_clean_shutdown() {
+    for run in 0..5 {
+        let status = signal_at_banner("-TERM");
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "run {run}: {status:?} (None: still running; no code: killed by the signal)"
+        );
+    }
+}
+
+#[test]
+#[ignore = "bug: a SIGHUP right after `listening on` kills the sidecar (default action of SIGHUP): the reload loop installs its SIGHUP handler only when its spawned task first runs, after the banner; `systemctl reload` (ExecReload=kill -HUP, docs/serve.md) just after a start stops the service (10 runs out of 10 here)"]
+fn sighup_right_after_the_banner_does_not_kill_the_sidecar() {
+    for run in 0..5 {
+        let status = signal_at_banner("-HUP");
+        assert!(status.is_none(), "run {run}: the sidecar died: {status:?}");
+    }
 }
