@@ -353,8 +353,10 @@ fn main() -> ExitCode {
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         builder.json().flatten_event(true).init();
@@ -370,7 +372,7 @@ fn dlq(action: DlqAction, data_dir: &Path, server: Option<&str>) -> ExitCode {
     if let Some(url) = server {
         return dlq_remote(action, url);
     }
-    let outbox = match Outbox::open(data_dir) {
+    let outbox = match Outbox::open_existing(data_dir) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("fieldmap dlq: {e}");

@@ -55,6 +55,8 @@ type Queue = (BTreeSet<(u64, u128)>, HashMap<u128, Entry>);
 
 /// Per-endpoint limits.
 struct Lane {
+    /// The settings the lane was made for: a reload that changes them gets a new lane.
+    config: Delivery,
     permits: Arc<Semaphore>,
     /// When the next request may start, for the rate limit.
     next_slot: Mutex<Instant>,
@@ -82,6 +84,11 @@ struct Inner {
 impl Deliverer {
     pub fn new(outbox: Outbox, flows: Flows, backoff: Backoff) -> Result<Deliverer, String> {
         let client = reqwest::Client::builder()
+            // A redirect is an answer, not a delivery: following it would re-send a POST as a
+            // GET without its body (and count that as delivered), and send the endpoint's URL,
+            // credentials included, as the Referer to wherever the redirect points.
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("fieldmap/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -189,24 +196,28 @@ impl Deliverer {
         }
     }
 
+    /// The endpoint's lane; a new one when its delivery settings changed (a reload). Sends
+    /// already holding the old lane's permits finish under the old limits.
     fn lane(&self, endpoint: &str, d: &Delivery) -> Arc<Lane> {
-        let Ok(mut lanes) = self.inner.lanes.lock() else {
-            return Arc::new(Lane {
+        let make = || {
+            Arc::new(Lane {
+                config: d.clone(),
                 permits: Arc::new(Semaphore::new(d.concurrency)),
                 next_slot: Mutex::new(Instant::now()),
-                interval: None,
-            });
-        };
-        lanes
-            .entry(endpoint.to_owned())
-            .or_insert_with(|| {
-                Arc::new(Lane {
-                    permits: Arc::new(Semaphore::new(d.concurrency)),
-                    next_slot: Mutex::new(Instant::now()),
-                    interval: d.rate.map(|r| Duration::from_secs_f64(1.0 / r)),
-                })
+                interval: d.rate.map(|r| Duration::from_secs_f64(1.0 / r)),
             })
-            .clone()
+        };
+        let Ok(mut lanes) = self.inner.lanes.lock() else {
+            return make();
+        };
+        match lanes.get(endpoint) {
+            Some(l) if l.config == *d => l.clone(),
+            _ => {
+                let l = make();
+                lanes.insert(endpoint.to_owned(), l.clone());
+                l
+            }
+        }
     }
 
     /// One attempt at one record, and what follows from its answer.

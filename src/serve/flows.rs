@@ -107,24 +107,25 @@ impl Flows {
         Ok(n)
     }
 
-    /// The newest modification time of any file under the mappings directory (and the
-    /// schemas they use): a change means a reload.
-    pub fn stamp(&self) -> Option<SystemTime> {
-        fn walk(dir: &Path, newest: &mut Option<SystemTime>) {
+    /// Every file under the mappings directory with its size and modification time: any
+    /// difference (an edit, a new file, a deleted one) means a reload.
+    pub fn stamp(&self) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64, Option<SystemTime>)>) {
             let Ok(rd) = std::fs::read_dir(dir) else {
                 return;
             };
             for e in rd.flatten() {
                 let p = e.path();
                 if p.is_dir() {
-                    walk(&p, newest);
-                } else if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
-                    *newest = Some(newest.map_or(m, |n| n.max(m)));
+                    walk(&p, out);
+                } else if let Ok(m) = std::fs::metadata(&p) {
+                    out.push((p, m.len(), m.modified().ok()));
                 }
             }
         }
-        let mut newest = None;
-        walk(&self.dir, &mut newest);
-        newest
+        let mut out = Vec::new();
+        walk(&self.dir, &mut out);
+        out.sort();
+        out
     }
 }

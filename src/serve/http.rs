@@ -214,6 +214,17 @@ async fn ingest(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Response {
+    if method == Method::HEAD {
+        // HEAD is safe (RFC 9110): monitors and link checkers send it; it must not deliver.
+        let mut r = error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "send records with GET or POST",
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        return r;
+    }
     let started = Instant::now();
     let request_id = headers
         .get("x-request-id")

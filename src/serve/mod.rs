@@ -85,6 +85,9 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
         axum::http::StatusCode::REQUEST_TIMEOUT,
         opts.request_timeout,
     ));
+    // Signal handlers before the banner: a supervisor may stop (or reload) the sidecar the
+    // moment it says it listens, and the default action of SIGTERM and SIGHUP is to die.
+    let signals = Signals::install()?;
     let listener = tokio::net::TcpListener::bind(&opts.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
@@ -98,10 +101,10 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
     );
 
     let delivery = tokio::spawn(deliverer.clone().run());
-    tokio::spawn(reload_loop(flows.clone(), opts.watch));
+    tokio::spawn(reload_loop(flows.clone(), opts.watch, signals.hangup));
 
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal(signals.terminate, signals.interrupt))
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped accepting; finishing deliveries under way");
@@ -114,45 +117,76 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
     Ok(())
 }
 
-/// SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// The signals the sidecar handles, installed up front.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
+    terminate: (),
+    #[cfg(not(unix))]
+    interrupt: (),
+    #[cfg(not(unix))]
+    hangup: (),
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn install() -> Result<Signals, String> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let get =
+            |k: SignalKind, name: &str| signal(k).map_err(|e| format!("cannot handle {name}: {e}"));
+        Ok(Signals {
+            terminate: get(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: get(SignalKind::interrupt(), "SIGINT")?,
+            hangup: get(SignalKind::hangup(), "SIGHUP")?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> Result<Signals, String> {
+        Ok(Signals {
+            terminate: (),
+            interrupt: (),
+            hangup: (),
+        })
+    }
+}
+
+/// SIGTERM or Ctrl-C (SIGINT).
+#[cfg(unix)]
+async fn shutdown_signal(
+    mut term: tokio::signal::unix::Signal,
+    mut int: tokio::signal::unix::Signal,
+) {
     tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        _ = term.recv() => {}
+        _ = int.recv() => {}
     }
     tracing::info!("shutting down");
 }
 
+#[cfg(not(unix))]
+async fn shutdown_signal(_: (), _: ()) {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}
+
 /// Reload on SIGHUP, and when a file under the mappings changes.
-async fn reload_loop(flows: Flows, watch: Option<Duration>) {
-    #[cfg(unix)]
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+async fn reload_loop(
+    flows: Flows,
+    watch: Option<Duration>,
+    #[cfg(unix)] mut hup: tokio::signal::unix::Signal,
+    #[cfg(not(unix))] _hup: (),
+) {
     let mut stamp = flows.stamp();
     let tick = watch.unwrap_or(Duration::from_secs(3600));
     loop {
         #[cfg(unix)]
-        let hup_fired = async {
-            match hup.as_mut() {
-                Some(h) => {
-                    h.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
+        let hup_fired = hup.recv();
         #[cfg(not(unix))]
         let hup_fired = std::future::pending::<()>();
         let why = tokio::select! {

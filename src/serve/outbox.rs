@@ -130,6 +130,20 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 impl Outbox {
+    /// Open the outbox in `dir`, which must exist (for `fieldmap dlq`: a mistyped directory is
+    /// an error, not an empty outbox).
+    pub fn open_existing(dir: &Path) -> Result<Outbox, OutboxError> {
+        let path = dir.join("outbox.redb");
+        if !path.is_file() {
+            return Err(OutboxError(format!(
+                "no outbox in {} (no {}): is it the sidecar's --data-dir?",
+                dir.display(),
+                path.display()
+            )));
+        }
+        Outbox::open(dir)
+    }
+
     /// Open (or create) the outbox in `dir`.
     pub fn open(dir: &Path) -> Result<Outbox, OutboxError> {
         std::fs::create_dir_all(dir)
