@@ -1346,6 +1346,7 @@ fn oversize_malformed_wrongly_typed_and_unknown_requests_get_their_answers() {
             started.elapsed()
         );
         assert!(started.elapsed() >= Duration::from_millis(450));
+        assert!(answer.contains("\"reason\":\"timeout\""), "{answer:?}");
     }
 
     let r = get(&sc.url("/no/such/route"));

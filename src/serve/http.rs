@@ -58,6 +58,19 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
+/// The timeout layer answers 408 with no body: give it the JSON body every other error has.
+pub async fn explain_timeout(r: Response) -> Response {
+    if r.status() == StatusCode::REQUEST_TIMEOUT && !r.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return error(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "the request took longer than --request-timeout",
+        );
+    }
+    r
+}
+
 fn error(status: StatusCode, reason: &str, message: &str) -> Response {
     (
         status,

@@ -81,10 +81,12 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
             .ok()
             .filter(|t| !t.is_empty()),
     };
-    let router = http::router(app).layer(TimeoutLayer::with_status_code(
-        axum::http::StatusCode::REQUEST_TIMEOUT,
-        opts.request_timeout,
-    ));
+    let router = http::router(app)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            opts.request_timeout,
+        ))
+        .layer(axum::middleware::map_response(http::explain_timeout));
     // Signal handlers before the banner: a supervisor may stop (or reload) the sidecar the
     // moment it says it listens, and the default action of SIGTERM and SIGHUP is to die.
     let signals = Signals::install()?;
