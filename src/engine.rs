@@ -34,6 +34,10 @@ pub struct Plan {
     pub reply: Option<crate::wire::ReplyPlan>,
     /// The token a sender must present (serve mode).
     pub inbound_auth: Option<crate::wire::InboundAuth>,
+    /// What to keep of each accepted record (serve mode).
+    pub remember: Option<RememberPlan>,
+    /// Where to find fields an earlier record left (serve mode).
+    pub recall: Option<RecallPlan>,
     fields: Vec<FieldPlan>,
     extras: Option<ExtrasPlan>,
     templates: Handlebars<'static>,
@@ -49,6 +53,68 @@ pub struct Plan {
     output_schema: Option<Schema>,
     /// `now` for templates, when pinned (tests).
     now: Option<String>,
+}
+
+/// What a flow keeps of each accepted record.
+#[derive(Debug)]
+pub struct RememberPlan {
+    pub name: String,
+    pub key: Path,
+    pub fields: Vec<Path>,
+    pub keep_for: std::time::Duration,
+}
+
+impl RememberPlan {
+    /// The key and the fields to keep of `rec` (None without a key value).
+    pub fn of(&self, rec: &Record) -> Option<(String, Map<String, Value>)> {
+        let key = rec
+            .get(&self.key)
+            .map(|v| as_text(&v).unwrap_or_default().into_owned())?;
+        let key = key.trim().to_owned();
+        if key.is_empty() {
+            return None;
+        }
+        let fields = self
+            .fields
+            .iter()
+            .filter_map(|p| rec.get(p).map(|v| (p.as_str().to_owned(), v.into_owned())))
+            .filter(|(_, v)| !is_empty(v))
+            .collect();
+        Some((key, fields))
+    }
+}
+
+/// Where a flow finds fields an earlier record left.
+#[derive(Debug)]
+pub struct RecallPlan {
+    pub name: String,
+    pub key: Path,
+}
+
+impl RecallPlan {
+    /// The key of `rec` (None without a value).
+    pub fn key_of(&self, rec: &Record) -> Option<String> {
+        let key = rec
+            .get(&self.key)
+            .map(|v| as_text(&v).unwrap_or_default().into_owned())?;
+        let key = key.trim().to_owned();
+        (!key.is_empty()).then_some(key)
+    }
+
+    /// `rec` with `kept` added where it lacks a value (its own fields win).
+    pub fn merge(rec: Record, kept: Map<String, Value>) -> Record {
+        let mut m = match rec {
+            Record::Object(m) => m,
+            other => other.to_object(),
+        };
+        for (k, v) in kept {
+            let missing = m.get(&k).is_none_or(is_empty);
+            if missing {
+                m.insert(k, v);
+            }
+        }
+        Record::Object(m)
+    }
 }
 
 /// A compiled JSON Schema and its name (for messages).
@@ -591,6 +657,50 @@ put a `when` or `on_error: next` on each earlier one",
             _ => None,
         };
 
+        let remember = m.remember.as_ref().and_then(|r| {
+            let top = serde_saphyr::Location::UNKNOWN;
+            let key = compile_path(&r.key, &top, &mut errs)?;
+            let fields: Vec<Path> = r
+                .fields
+                .iter()
+                .filter_map(|f| compile_path(f, &top, &mut errs))
+                .collect();
+            if r.name.trim().is_empty() || fields.is_empty() {
+                errs.list.push(MappingError::at(
+                    &loaded.path,
+                    &loaded.text,
+                    0,
+                    0,
+                    "`remember` needs a name (`as`) and at least one field".into(),
+                ));
+                return None;
+            }
+            match crate::profile::parse_duration(&r.keep_for) {
+                Ok(keep_for) => Some(RememberPlan {
+                    name: r.name.trim().to_owned(),
+                    key,
+                    fields,
+                    keep_for,
+                }),
+                Err(e) => {
+                    errs.list.push(MappingError::at(
+                        &loaded.path,
+                        &loaded.text,
+                        0,
+                        0,
+                        format!("`remember.for`: {e}"),
+                    ));
+                    None
+                }
+            }
+        });
+        let recall = m.recall.as_ref().and_then(|r| {
+            let key = compile_path(&r.key, &serde_saphyr::Location::UNKNOWN, &mut errs)?;
+            Some(RecallPlan {
+                name: r.from.trim().to_owned(),
+                key,
+            })
+        });
         let linked = crate::link::link(loaded, &opts, &env_used, &mut errs.list);
         if !errs.list.is_empty() {
             return Err(errs.list);
@@ -608,6 +718,8 @@ put a `when` or `on_error: next` on each earlier one",
             wire: linked.wire,
             reply: linked.reply,
             inbound_auth: linked.inbound_auth,
+            remember,
+            recall,
             fields,
             extras,
             templates,
@@ -1321,6 +1433,45 @@ mod tests {
             "{HEAD}fields:\n  - {{to: N, from: a, on_error: next}}\n  - {{to: M, from: b}}\n"
         ));
         assert!(e[0].contains("there is none after this one"), "{}", e[0]);
+    }
+
+    #[test]
+    fn remember_keeps_named_fields_and_recall_fills_only_what_is_missing() {
+        let p = plan(&format!(
+            "{HEAD}remember: {{as: call, key: id, fields: [caller, start, nope]}}\nrecall: {{from: call, key: id}}\nfields:\n  - {{to: A, from: caller}}\n"
+        ));
+        let rec = Record::Object(
+            json!({"id": " 7 ", "caller": "+61", "start": "", "x": 1})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        let r = p.remember.as_ref().unwrap();
+        let (key, kept) = r.of(&rec).unwrap();
+        assert_eq!(key, "7");
+        assert_eq!(
+            Value::Object(kept),
+            json!({"caller": "+61"}),
+            "empty and missing fields are not kept"
+        );
+        assert_eq!(r.keep_for, std::time::Duration::from_secs(86_400));
+        let recall = p.recall.as_ref().unwrap();
+        assert_eq!(recall.key_of(&rec).as_deref(), Some("7"));
+        let merged = RecallPlan::merge(
+            rec,
+            json!({"caller": "+1", "start": "2019", "dialed": "02"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(
+            Value::Object(merged.to_object()),
+            json!({"id": " 7 ", "caller": "+61", "start": "2019", "x": 1, "dialed": "02"})
+        );
+        let e = errors(&format!(
+            "{HEAD}remember: {{as: call, key: id, fields: [a], for: soon}}\nfields:\n  - {{to: A, value: 1}}\n"
+        ));
+        assert!(e[0].contains("`remember.for`"), "{}", e[0]);
     }
 
     #[test]

@@ -23,10 +23,26 @@ use crate::wire::{Answer, Request};
 
 /// Run every record of `input` (in `format`) through `plan` and render the results.
 pub fn render_fixture(plan: &Plan, input: &[u8], format: Format) -> String {
-    plan.redact(&render_unredacted(plan, input, format))
+    render_case(plan, input, format, None)
 }
 
-fn render_unredacted(plan: &Plan, input: &[u8], format: Format) -> String {
+/// [`render_fixture`], with the fields an earlier record left for the flow's `recall` (a
+/// fixture's `<stem>.recall.json`), as the sidecar would add them.
+pub fn render_case(
+    plan: &Plan,
+    input: &[u8],
+    format: Format,
+    recalled: Option<&serde_json::Map<String, Value>>,
+) -> String {
+    plan.redact(&render_unredacted(plan, input, format, recalled))
+}
+
+fn render_unredacted(
+    plan: &Plan,
+    input: &[u8],
+    format: Format,
+    recalled: Option<&serde_json::Map<String, Value>>,
+) -> String {
     let mut s = String::new();
     let mut reader = match read::open(
         Box::new(std::io::Cursor::new(input.to_vec())),
@@ -71,6 +87,19 @@ fn render_unredacted(plan: &Plan, input: &[u8], format: Format) -> String {
                 continue;
             }
         };
+        let rec = match (recalled, &plan.recall) {
+            (Some(kept), Some(r)) => {
+                let _ = writeln!(
+                    s,
+                    "{pos}: recalled from {}/{}: {}",
+                    r.name,
+                    r.key_of(&rec).unwrap_or_default(),
+                    kept.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+                crate::engine::RecallPlan::merge(rec, kept.clone())
+            }
+            _ => rec,
+        };
         match plan.apply(&rec) {
             Err(f) => {
                 rejected(&mut s, &pos.to_string(), &f);
@@ -89,6 +118,17 @@ fn render_unredacted(plan: &Plan, input: &[u8], format: Format) -> String {
                     }
                     let _ = writeln!(s, "{pos}: sent as {}", out_format.name());
                     body(&mut s, out_format, &bytes);
+                }
+                if let Some(r) = &plan.remember
+                    && let Some((key, fields)) = r.of(&rec)
+                {
+                    let _ = writeln!(
+                        s,
+                        "remembered as {}/{key} for {}s: {}",
+                        r.name,
+                        r.keep_for.as_secs(),
+                        fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                    );
                 }
                 reply(&mut s, plan, Some(&rec), Ok(&o));
             }
@@ -216,16 +256,35 @@ pub fn fixtures(fixtures_dir: &Path, flow: &str) -> Vec<PathBuf> {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
                     p.is_file()
-                        && !p
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.') || n.ends_with(".md"))
+                        && !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                            n.starts_with('.') || n.ends_with(".md") || n.ends_with(".recall.json")
+                        })
                 })
                 .collect()
         })
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// The fields a fixture's `<stem>.recall.json` holds: what an earlier record left for the
+/// flow's `recall` (None when there is no such file).
+pub fn recalled_for(fixture: &Path) -> std::io::Result<Option<serde_json::Map<String, Value>>> {
+    let stem = fixture
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let p = fixture.with_file_name(format!("{stem}.recall.json"));
+    if !p.is_file() {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Value>(&std::fs::read(&p)?) {
+        Ok(Value::Object(m)) => Ok(Some(m)),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} is not a JSON object", p.display()),
+        )),
+    }
 }
 
 /// The format of a fixture: the flow's source format, unless the file's extension says
@@ -401,7 +460,12 @@ pub fn check(
     update: bool,
 ) -> std::io::Result<Outcome> {
     let input = std::fs::read(&case.fixture)?;
-    let body = render_fixture(plan, &input, fixture_format(plan, &case.fixture));
+    let body = render_case(
+        plan,
+        &input,
+        fixture_format(plan, &case.fixture),
+        recalled_for(&case.fixture)?.as_ref(),
+    );
     let path = snapshots_dir.join(format!("{}.snap", case.snapshot_name));
     let old = std::fs::read_to_string(&path).ok();
     let old_body = old.as_deref().and_then(snapshot_body);

@@ -29,8 +29,14 @@ fn every_flow_matches_its_snapshots() {
         );
         for case in cases {
             let input = std::fs::read(&case.fixture).expect("read fixture");
-            let body =
-                review::render_fixture(plan, &input, review::fixture_format(plan, &case.fixture));
+            let body = review::render_case(
+                plan,
+                &input,
+                review::fixture_format(plan, &case.fixture),
+                review::recalled_for(&case.fixture)
+                    .expect("recall file")
+                    .as_ref(),
+            );
             insta::with_settings!({
                 snapshot_path => root().join("snapshots"),
                 prepend_module_to_snapshot => false,

@@ -1995,3 +1995,70 @@ fn dlq_on_a_directory_without_an_outbox_says_so() {
     );
     assert!(!o.status.success(), "{o:?}");
 }
+
+/// Delacon's published call start, then its published call end (trailing comma, no caller
+/// number): the call start is remembered under the call id, the call end recalls it, and
+/// LeadSquared gets a complete call log.
+#[test]
+fn delacon_published_call_start_then_call_end_make_one_complete_call_log() {
+    const START: &str = "delacon-call-start-to-leadsquared-popup";
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    let log_url = format!("{}/api/CallLog?key=test-key", receiver.url());
+    let popup_url = format!("{}/api/AgentPopup?key=test-key", receiver.url());
+    let mut args = repo_flow(DELACON, data.path(), "20ms");
+    args.extend(["--flow", START]);
+    let sc = Sidecar::start(
+        &args,
+        &[
+            ("LEADSQUARED_CALL_LOG_URL", log_url.as_str()),
+            ("LEADSQUARED_AGENT_POPUP_URL", popup_url.as_str()),
+        ],
+    );
+
+    // The call end alone lacks the caller: Delacon is told why, nothing is sent.
+    let end = fixture(&format!("{DELACON}/01-published-sample.json"));
+    let r = post_json(&sc.url(&format!("/in/{DELACON}")), end.clone());
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["success"], "false", "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("SourceNumber"),
+        "{r:?}"
+    );
+
+    // The call start: a popup, and its fields remembered.
+    let start = fixture(&format!("{START}/01-published-sample.json"));
+    let r = post_json(&sc.url(&format!("/in/{START}")), start);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["success"], "true", "{r:?}");
+
+    // The same call end, now complete.
+    let r = post_json(&sc.url(&format!("/in/{DELACON}")), end);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.json(),
+        json!({"PLA_Call_Id": "1122334", "success": "true", "error": ""}),
+        "{r:?}"
+    );
+    let hits = receiver.wait_hits(2, Duration::from_secs(10), &sc);
+    let log = hits
+        .iter()
+        .find(|h| h.uri.starts_with("/api/CallLog"))
+        .expect("a call log");
+    let b = log.json();
+    assert_eq!(
+        b["SourceNumber"], "+61444444444",
+        "from the call start: {b}"
+    );
+    assert_eq!(b["DisplayNumber"], "+61288889999", "{b}");
+    assert_eq!(b["StartTime"], "2019-05-02 10:12:17", "{b}");
+    assert_eq!(b["CallDuration"], "50", "from the call end: {b}");
+    assert_eq!(b["CallSessionId"], "1122334", "{b}");
+    assert!(
+        hits.iter().any(|h| h.uri.starts_with("/api/AgentPopup")),
+        "the popup"
+    );
+}

@@ -55,6 +55,45 @@ pub struct Mapping {
     /// Vendor profiles declare theirs too. Secrets are redacted wherever output is shown.
     #[serde(default)]
     pub env: IndexMap<String, EnvVar>,
+    /// Serve mode: keep some input fields of each accepted record, under a key, for a later
+    /// record of another flow to `recall` (Delacon's call start holds the caller's number that
+    /// its call end lacks).
+    #[serde(default)]
+    pub remember: Option<Remember>,
+    /// Serve mode: before mapping, add the fields an earlier record left under this record's key
+    /// (the record's own fields win).
+    #[serde(default)]
+    pub recall: Option<Recall>,
+}
+
+/// What a flow keeps of each accepted record (serve mode).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Remember {
+    /// The name the fields are kept under (`delacon-call`); `recall: {from: ...}` uses it.
+    #[serde(rename = "as")]
+    pub name: String,
+    /// The input path whose value is the key (`PLA_Call_Id`).
+    pub key: String,
+    /// The input fields kept.
+    pub fields: Vec<String>,
+    /// How long they are kept (default `1d`; `2h`, `7d`).
+    #[serde(default = "one_day", rename = "for")]
+    pub keep_for: String,
+}
+
+fn one_day() -> String {
+    "24h".into()
+}
+
+/// Where a flow finds fields an earlier record left (serve mode).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recall {
+    /// The name they were kept under (a `remember.as`).
+    pub from: String,
+    /// The input path whose value is the key (`PLA_Call_Id`).
+    pub key: String,
 }
 
 /// An environment variable a flow or a vendor profile uses.

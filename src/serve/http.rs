@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::deliver::Deliverer;
 use super::flows::Flows;
-use super::outbox::{Entry, Ids, Outbox, now_ms, parse_key};
+use super::outbox::{Entry, Ids, Memo, Outbox, now_ms, parse_key};
 use crate::codec::{self, Raw};
 use crate::engine::{Failure, Plan};
 use crate::mapping::Format;
@@ -308,6 +308,21 @@ async fn ingest_flow(
             return rejected(plan, None, &f, StatusCode::BAD_REQUEST);
         }
     };
+    // Fields an earlier record of another flow left under this record's key.
+    let rec = match &plan.recall {
+        Some(r) => match r.key_of(&rec).map(|k| app.outbox.recall(&r.name, &k)) {
+            Some(Ok(Some(memo))) => {
+                tracing::info!(flow = %plan.name, request_id, recalled = %r.name, key = %memo.key, fields = memo.fields.len(), "recalled");
+                crate::engine::RecallPlan::merge(rec, memo.fields)
+            }
+            Some(Err(e)) => {
+                tracing::error!(flow = %plan.name, request_id, error = %e, "recall failed; mapping the record as received");
+                rec
+            }
+            _ => rec,
+        },
+        None => rec,
+    };
     let out = match plan.apply(&rec) {
         Ok(o) => o,
         Err(f) => {
@@ -315,10 +330,9 @@ async fn ingest_flow(
             return rejected(plan, Some(&rec), &f, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let mut key = None;
-    if let Some(wire) = &plan.wire {
+    let entry = plan.wire.as_ref().map(|wire| {
         let now = now_ms();
-        let entry = Entry {
+        Entry {
             id: app.ids.next(),
             flow: plan.name.clone(),
             endpoint: wire.endpoint.clone(),
@@ -328,10 +342,20 @@ async fn ingest_flow(
             attempts: 0,
             next_ms: now,
             last_error: String::new(),
-        };
-        key = Some(entry.key());
+        }
+    });
+    let memo = plan.remember.as_ref().and_then(|r| {
+        r.of(&rec).map(|(key, fields)| Memo {
+            name: r.name.clone(),
+            key,
+            fields,
+            expires_ms: now_ms() + r.keep_for.as_millis() as u64,
+        })
+    });
+    let key = entry.as_ref().map(Entry::key);
+    if entry.is_some() || memo.is_some() {
         // The sender hears "accepted" only once the record is on disk.
-        if let Err(e) = app.outbox.put_async(entry.clone()).await {
+        if let Err(e) = app.outbox.accept_async(entry.clone(), memo).await {
             tracing::error!(flow = %plan.name, request_id, error = %e, "the outbox refused the record");
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -339,10 +363,15 @@ async fn ingest_flow(
                 "the record could not be stored; try again",
             );
         }
-        tracing::info!(flow = %plan.name, request_id, record = %entry.key(), endpoint = %wire.endpoint, "accepted");
-        app.deliverer.schedule(entry);
-    } else {
-        tracing::info!(flow = %plan.name, request_id, "accepted (no endpoint: answered only)");
+    }
+    match entry {
+        Some(entry) => {
+            tracing::info!(flow = %plan.name, request_id, record = %entry.key(), endpoint = %entry.endpoint, "accepted");
+            app.deliverer.schedule(entry);
+        }
+        None => {
+            tracing::info!(flow = %plan.name, request_id, "accepted (no endpoint: answered only)")
+        }
     }
     match plan.answer(Some(&rec), Ok(&out)) {
         Some(a) => answer(a),

@@ -22,6 +22,22 @@ use crate::wire::Encoded;
 
 const PENDING: TableDefinition<u128, &[u8]> = TableDefinition::new("pending");
 const DEAD: TableDefinition<u128, &[u8]> = TableDefinition::new("dead");
+/// Fields kept by `remember`: "name\0key" -> a [`Memo`] as JSON.
+const MEMORY: TableDefinition<&str, &[u8]> = TableDefinition::new("memory");
+
+/// Fields a record left for a later one (`remember` / `recall`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Memo {
+    pub name: String,
+    pub key: String,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Forgotten after this (milliseconds since the epoch).
+    pub expires_ms: u64,
+}
+
+fn memo_key(name: &str, key: &str) -> String {
+    format!("{name}\0{key}")
+}
 
 /// One record waiting for delivery (or dead).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +119,8 @@ enum Op {
     Replay(u128),
     /// Remove a dead entry.
     Drop(u128),
+    /// Keep fields for a later record.
+    Remember(Memo),
 }
 
 type Ack = std::sync::mpsc::SyncSender<Result<bool, String>>;
@@ -160,6 +178,7 @@ impl Outbox {
             let w = db.begin_write().map_err(|e| OutboxError(err(e)))?;
             w.open_table(PENDING).map_err(|e| OutboxError(err(e)))?;
             w.open_table(DEAD).map_err(|e| OutboxError(err(e)))?;
+            w.open_table(MEMORY).map_err(|e| OutboxError(err(e)))?;
             w.commit().map_err(|e| OutboxError(err(e)))?;
         }
         let db = Arc::new(db);
@@ -190,12 +209,46 @@ impl Outbox {
         self.send(Op::Put(e)).map(|_| ())
     }
 
-    /// The same as [`Outbox::put`], for async code: waits on a blocking thread.
-    pub async fn put_async(&self, e: Entry) -> Result<(), String> {
+    /// Store what an accepted record leaves: its delivery and the fields it remembers, in one
+    /// commit; returns once they are on disk.
+    pub fn accept(&self, e: Option<Entry>, memo: Option<Memo>) -> Result<(), String> {
+        let ops: Vec<Op> = e
+            .map(Op::Put)
+            .into_iter()
+            .chain(memo.map(Op::Remember))
+            .collect();
+        let n = ops.len();
+        let (ack, done) = std::sync::mpsc::sync_channel(n.max(1));
+        for op in ops {
+            self.tx
+                .send((op, Some(ack.clone())))
+                .map_err(|_| "the outbox writer has stopped".to_owned())?;
+        }
+        drop(ack);
+        for _ in 0..n {
+            done.recv()
+                .map_err(|_| "the outbox writer has stopped".to_owned())??;
+        }
+        Ok(())
+    }
+
+    /// The same as [`Outbox::accept`], for async code: waits on a blocking thread.
+    pub async fn accept_async(&self, e: Option<Entry>, memo: Option<Memo>) -> Result<(), String> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.put(e))
+        tokio::task::spawn_blocking(move || me.accept(e, memo))
             .await
             .map_err(|e| format!("outbox: {e}"))?
+    }
+
+    /// The fields kept under `name`/`key`, unless forgotten.
+    pub fn recall(&self, name: &str, key: &str) -> Result<Option<Memo>, String> {
+        let r = self.db.begin_read().map_err(err)?;
+        let t = r.open_table(MEMORY).map_err(err)?;
+        let Some(v) = t.get(memo_key(name, key).as_str()).map_err(err)? else {
+            return Ok(None);
+        };
+        let m: Memo = serde_json::from_slice(v.value()).map_err(err)?;
+        Ok((m.expires_ms > now_ms()).then_some(m))
     }
 
     /// Record a failed attempt (the entry carries its new `attempts`, `next_ms`, `last_error`).
@@ -295,6 +348,7 @@ fn apply(db: &Database, batch: &[(Op, Option<Ack>)]) -> Vec<Result<bool, String>
         {
             let mut pending = w.open_table(PENDING).map_err(err)?;
             let mut dead = w.open_table(DEAD).map_err(err)?;
+            let mut memory = w.open_table(MEMORY).map_err(err)?;
             for (op, _) in batch {
                 let r = match op {
                     Op::Put(e) | Op::Update(e) => serde_json::to_vec(e)
@@ -324,6 +378,14 @@ fn apply(db: &Database, batch: &[(Op, Option<Ack>)]) -> Vec<Result<bool, String>
                         }
                     }
                     Op::Drop(id) => dead.remove(*id).map_err(err).map(|o| o.is_some()),
+                    Op::Remember(m) => serde_json::to_vec(m)
+                        .map_err(err)
+                        .and_then(|b| {
+                            memory
+                                .insert(memo_key(&m.name, &m.key).as_str(), b.as_slice())
+                                .map_err(err)
+                        })
+                        .map(|_| true),
                 };
                 results.push(r);
             }
@@ -416,6 +478,32 @@ mod tests {
         assert!(o.drop_dead(a.id).unwrap());
         assert_eq!(o.counts().unwrap(), (0, 0));
         assert_eq!(parse_key(&a.key()), Some(a.id));
+    }
+
+    #[test]
+    fn remembered_fields_are_recalled_until_they_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Outbox::open(dir.path()).unwrap();
+        let mut fields = serde_json::Map::new();
+        fields.insert("PLA_Caller_Phone_Number".into(), "+61444444444".into());
+        let memo = |key: &str, expires_ms| Memo {
+            name: "delacon-call".into(),
+            key: key.into(),
+            fields: fields.clone(),
+            expires_ms,
+        };
+        let ids = Ids::default();
+        o.accept(
+            Some(entry(&ids, "f")),
+            Some(memo("1122334", now_ms() + 60_000)),
+        )
+        .unwrap();
+        o.accept(None, Some(memo("old", now_ms() - 1))).unwrap();
+        assert_eq!(o.counts().unwrap(), (1, 0));
+        let got = o.recall("delacon-call", "1122334").unwrap().unwrap();
+        assert_eq!(got.fields["PLA_Caller_Phone_Number"], "+61444444444");
+        assert_eq!(o.recall("delacon-call", "old").unwrap(), None, "expired");
+        assert_eq!(o.recall("other", "1122334").unwrap(), None);
     }
 
     #[test]
