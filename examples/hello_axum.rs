@@ -83,5 +83,8 @@ async fn main() {
         eprintln!("hello_axum: {e}");
         std::process::exit(1);
     }
-    eprintln!("hello_axum: answered {} requests", n.load(Ordering::Relaxed));
+    eprintln!(
+        "hello_axum: answered {} requests",
+        n.load(Ordering::Relaxed)
+    );
 }

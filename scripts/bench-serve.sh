@@ -154,7 +154,7 @@ echo "== starting hello_axum, the receiver and the sidecar"
 start hello "$HELLO" 127.0.0.1:0
 HELLO_ADDR=$ADDR HELLO_PID=$PID
 start receiver "$HELLO" 127.0.0.1:0
-RECV_ADDR=$ADDR RECV_PID=$PID
+RECV_ADDR=$ADDR
 start sidecar env RUST_LOG="${SIDECAR_LOG:-info}" \
   LEADSQUARED_CALL_LOG_URL="http://$RECV_ADDR/calllog" \
   "$FM" serve --mappings "$ROOT/mappings" --flow "$FLOW" --listen 127.0.0.1:0 \

@@ -224,11 +224,11 @@ impl Deliverer {
     async fn attempt(&self, mut e: Entry) {
         let Some(plan) = self.inner.flows.get(&e.flow) else {
             e.last_error = format!("the flow `{}` is no longer loaded", e.flow);
-            return self.bury(e);
+            return self.bury(e).await;
         };
         let Some(wire) = plan.wire.as_ref() else {
             e.last_error = format!("the flow `{}` no longer has a destination endpoint", e.flow);
-            return self.bury(e);
+            return self.bury(e).await;
         };
         let lane = self.lane(&e.endpoint, &wire.delivery);
         let Ok(_permit) = lane.permits.clone().acquire_owned().await else {
@@ -284,7 +284,8 @@ impl Deliverer {
             .record(started.elapsed().as_secs_f64());
         match verdict {
             Verdict::Delivered { id } => {
-                if let Err(err) = self.inner.outbox.done(e.id) {
+                let key = e.id;
+                if let Err(err) = self.outbox(move |o| o.done(key)).await {
                     tracing::error!(record = %e.key(), error = %err, "delivered, but the outbox could not forget it: it will be sent again");
                 }
                 metrics::counter!("fieldmap_delivered_total", "flow" => e.flow.clone(), "endpoint" => e.endpoint.clone()).increment(1);
@@ -292,7 +293,7 @@ impl Deliverer {
             }
             Verdict::Failed { reason } => {
                 e.last_error = plan.redact(&reason);
-                self.bury(e);
+                self.bury(e).await;
             }
             Verdict::Retry { reason } => {
                 e.last_error = plan.redact(&reason);
@@ -304,7 +305,7 @@ impl Deliverer {
                         age.as_secs(),
                         e.last_error
                     );
-                    return self.bury(e);
+                    return self.bury(e).await;
                 }
                 let wait = retry_after
                     .map(|d| d.min(MAX_BACKOFF))
@@ -312,7 +313,8 @@ impl Deliverer {
                 e.next_ms = now_ms() + wait.as_millis() as u64;
                 metrics::counter!("fieldmap_retried_total", "flow" => e.flow.clone(), "endpoint" => e.endpoint.clone()).increment(1);
                 tracing::warn!(record = %e.key(), request_id = %e.request_id, flow = %e.flow, endpoint = %e.endpoint, attempts = e.attempts, retry_in_ms = wait.as_millis() as u64, reason = %e.last_error, "delivery failed; will retry");
-                match self.inner.outbox.update(e.clone()) {
+                let copy = e.clone();
+                match self.outbox(move |o| o.update(copy)).await {
                     Ok(()) => self.schedule(e),
                     Err(err) => {
                         tracing::error!(record = %e.key(), error = %err, "the outbox could not record the attempt; retrying from memory");
@@ -324,10 +326,23 @@ impl Deliverer {
         metrics::gauge!("fieldmap_queue_depth").set(self.depth() as f64);
     }
 
-    fn bury(&self, e: Entry) {
+    /// Run an outbox operation on a blocking thread: a commit waits for the disk, and the
+    /// runtime's worker threads must not (on 2 cores that stalls half of the sidecar).
+    async fn outbox(
+        &self,
+        op: impl FnOnce(&Outbox) -> Result<(), String> + Send + 'static,
+    ) -> Result<(), String> {
+        let o = self.inner.outbox.clone();
+        tokio::task::spawn_blocking(move || op(&o))
+            .await
+            .map_err(|e| format!("outbox: {e}"))?
+    }
+
+    async fn bury(&self, e: Entry) {
         metrics::counter!("fieldmap_dead_lettered_total", "flow" => e.flow.clone(), "endpoint" => e.endpoint.clone()).increment(1);
         tracing::error!(record = %e.key(), request_id = %e.request_id, flow = %e.flow, endpoint = %e.endpoint, attempts = e.attempts, reason = %e.last_error, "delivery failed for good; moved to the dead letters");
-        if let Err(err) = self.inner.outbox.dead(e.clone()) {
+        let copy = e.clone();
+        if let Err(err) = self.outbox(move |o| o.dead(copy)).await {
             tracing::error!(record = %e.key(), error = %err, "the outbox could not move the record to the dead letters; it stays pending");
         }
     }
