@@ -340,13 +340,8 @@ struct Errors<'a> {
 
 impl Errors<'_> {
     fn at(&mut self, loc: &serde_saphyr::Location, msg: impl Into<String>) {
-        self.list.push(MappingError::at(
-            self.path,
-            self.text,
-            loc.line() as usize,
-            loc.column() as usize,
-            msg.into(),
-        ));
+        self.list
+            .push(MappingError::at_loc(self.path, self.text, loc, msg.into()));
     }
 }
 

@@ -218,9 +218,10 @@ impl Env {
 
 /// The environment variables a template refers to as `env.NAME`.
 pub fn refs(template: &str) -> Vec<String> {
-    let re =
-        regex::Regex::new(r"(?:^|[^.\w])env\.([A-Za-z_][A-Za-z0-9_]*)").expect("static pattern");
-    re.captures_iter(template)
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?:^|[^.\w])env\.([A-Za-z_][A-Za-z0-9_]*)").expect("static pattern")
+    });
+    RE.captures_iter(template)
         .map(|c| c[1].to_owned())
         .collect()
 }

@@ -299,10 +299,16 @@ pub fn fixture_format(plan: &Plan, fixture: &Path) -> Format {
 /// The mapping files under `paths` (files as given; directories walked, skipping `vendors/`
 /// directories, which hold profiles).
 pub fn mapping_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    yaml_files(paths, false)
+}
+
+/// The YAML files under `paths` (files as given; directories walked in name order), with or
+/// without those in `vendors/` directories (profiles).
+pub fn yaml_files(paths: &[PathBuf], with_profiles: bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out);
+            walk(p, with_profiles, &mut out);
         } else {
             out.push(p.clone());
         }
@@ -310,7 +316,7 @@ pub fn mapping_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+fn walk(dir: &Path, with_profiles: bool, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -318,8 +324,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            if p.file_name().and_then(|n| n.to_str()) != Some("vendors") {
-                walk(&p, out);
+            if with_profiles || p.file_name().and_then(|n| n.to_str()) != Some("vendors") {
+                walk(&p, with_profiles, out);
             }
         } else if matches!(
             p.extension().and_then(|e| e.to_str()),

@@ -32,7 +32,7 @@ pub struct Report {
 /// Validate the mappings and profiles under `paths`.
 pub fn validate(paths: &[PathBuf]) -> Report {
     let mut r = Report::default();
-    for p in files(paths) {
+    for p in crate::review::yaml_files(paths, true) {
         r.files += 1;
         if is_profile(&p) {
             r.profiles += 1;
@@ -67,37 +67,6 @@ fn is_profile(p: &Path) -> bool {
         .and_then(|d| d.file_name())
         .and_then(|n| n.to_str())
         == Some("vendors")
-}
-
-/// YAML files under `paths`, profiles included.
-fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut out);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("yaml") | Some("yml")
-        ) {
-            out.push(p);
-        }
-    }
 }
 
 fn check_profile(lp: &LoadedProfile, r: &mut Report) {

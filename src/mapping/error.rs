@@ -29,6 +29,17 @@ impl MappingError {
         }
     }
 
+    /// An error at a node's location, as serde-saphyr reports it.
+    pub fn at_loc(file: &Path, text: &str, loc: &serde_saphyr::Location, message: String) -> Self {
+        MappingError::at(
+            file,
+            text,
+            loc.line() as usize,
+            loc.column() as usize,
+            message,
+        )
+    }
+
     pub fn io(file: &Path, e: &std::io::Error) -> Self {
         MappingError {
             file: file.to_owned(),

@@ -585,13 +585,7 @@ impl Loaded {
         loc: &serde_saphyr::Location,
         message: impl Into<String>,
     ) -> MappingError {
-        MappingError::at(
-            &self.path,
-            &self.text,
-            loc.line() as usize,
-            loc.column() as usize,
-            message.into(),
-        )
+        MappingError::at_loc(&self.path, &self.text, loc, message.into())
     }
 }
 

@@ -193,6 +193,51 @@ fn authorized(plan: &Plan, headers: &HeaderMap, query: Option<&str>) -> bool {
     }
 }
 
+/// The record a request carries: `Err` is the HTTP answer for a request refused before
+/// decoding (401, 413, 415); `Ok(Err)` a payload that does not decode.
+async fn read_record(
+    app: &App,
+    plan: &Plan,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Body,
+) -> Result<Result<crate::record::Record, Failure>, Response> {
+    if !authorized(plan, headers, query) {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong token",
+        ));
+    }
+    let body = read_body(body, app.max_body).await?;
+    let bytes = payload(plan, method, headers, query, &body)?;
+    Ok(codec::decode(
+        Raw::Line(bytes),
+        plan.source_format,
+        None,
+        plan.trailing_commas,
+    )
+    .map_err(|e| e.failure()))
+}
+
+/// `{"status": "rejected", ...}` with `status`.
+fn rejection(plan: &Plan, f: &Failure, status: StatusCode) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({
+            "status": "rejected",
+            "reason": f.reason,
+            "field": f.field,
+            "rule": f.rule,
+            "error": plan.redact(&f.message),
+        })
+        .to_string(),
+    )
+        .into_response()
+}
+
 fn rejected(
     plan: &Plan,
     rec: Option<&crate::record::Record>,
@@ -202,19 +247,7 @@ fn rejected(
     metrics::counter!("fieldmap_rejected_total", "flow" => plan.name.clone(), "reason" => f.reason.to_string()).increment(1);
     match plan.answer(rec, Err(f)) {
         Some(a) => answer(a),
-        None => (
-            status,
-            [(header::CONTENT_TYPE, "application/json")],
-            json!({
-                "status": "rejected",
-                "reason": f.reason,
-                "field": f.field,
-                "rule": f.rule,
-                "error": plan.redact(&f.message),
-            })
-            .to_string(),
-        )
-            .into_response(),
+        None => rejection(plan, f, status),
     }
 }
 
@@ -279,33 +312,17 @@ async fn ingest_flow(
     body: Body,
     request_id: &str,
 ) -> Response {
-    if !authorized(plan, headers, query) {
-        tracing::warn!(flow = %plan.name, request_id, "unauthorized request");
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing or wrong token",
-        );
-    }
-    let body = match read_body(body, app.max_body).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let bytes = match payload(plan, method, headers, query, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let rec = match codec::decode(
-        Raw::Line(bytes),
-        plan.source_format,
-        None,
-        plan.trailing_commas,
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            let f = e.failure();
+    let rec = match read_record(app, plan, method, headers, query, body).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(f)) => {
             tracing::info!(flow = %plan.name, request_id, reason = %f.reason, "malformed payload");
             return rejected(plan, None, &f, StatusCode::BAD_REQUEST);
+        }
+        Err(r) => {
+            if r.status() == StatusCode::UNAUTHORIZED {
+                tracing::warn!(flow = %plan.name, request_id, "unauthorized request");
+            }
+            return r;
         }
     };
     // Fields an earlier record of another flow left under this record's key.
@@ -405,38 +422,10 @@ async fn transform(
             &format!("no flow `{flow}` is loaded"),
         );
     };
-    if !authorized(&plan, &headers, query.as_deref()) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing or wrong token",
-        );
-    }
-    let body = match read_body(body, app.max_body).await {
-        Ok(b) => b,
+    let rec = match read_record(&app, &plan, &method, &headers, query.as_deref(), body).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(f)) => return rejection(&plan, &f, StatusCode::BAD_REQUEST),
         Err(r) => return r,
-    };
-    let bytes = match payload(&plan, &method, &headers, query.as_deref(), &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let failure = |f: &Failure, status: StatusCode| {
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/json")],
-            json!({"status": "rejected", "reason": f.reason, "field": f.field, "rule": f.rule, "error": plan.redact(&f.message)})
-                .to_string(),
-        )
-            .into_response()
-    };
-    let rec = match codec::decode(
-        Raw::Line(bytes),
-        plan.source_format,
-        None,
-        plan.trailing_commas,
-    ) {
-        Ok(r) => r,
-        Err(e) => return failure(&e.failure(), StatusCode::BAD_REQUEST),
     };
     match plan.apply(&rec) {
         Ok(out) => {
@@ -452,7 +441,7 @@ async fn transform(
             )
                 .into_response()
         }
-        Err(f) => failure(&f, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(f) => rejection(&plan, &f, StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
 
