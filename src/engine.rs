@@ -273,6 +273,19 @@ impl Output<'_> {
     }
 }
 
+/// A JSON object of the fields in output order (what [`Output::to_object`] gives, written
+/// without copying the values first).
+impl serde::Serialize for Output<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.fields.len()))?;
+        for (k, v) in &self.fields {
+            m.serialize_entry(k.as_ref(), v)?;
+        }
+        m.end()
+    }
+}
+
 /// Why a record was rejected.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -888,7 +901,9 @@ put a `when` or `on_error: next` on each earlier one",
             });
         }
         let mut out: Vec<(Cow<'p, str>, Value)> = Vec::with_capacity(self.fields.len() + 4);
-        let mut template_ctx: Option<Value> = None;
+        // Built once per record, for every template of the plan (a `Context` built from a `Value`
+        // is moved in, not serialized again on each render).
+        let mut template_ctx: Option<handlebars::Context> = None;
         for f in &self.fields {
             // An alternative whose name an earlier field already gave is skipped.
             if f.repeats
@@ -1002,7 +1017,7 @@ put a `when` or `on_error: next` on each earlier one",
         &self,
         f: &FieldPlan,
         rec: &Record,
-        template_ctx: &mut Option<Value>,
+        template_ctx: &mut Option<handlebars::Context>,
         mut trace: Option<&mut FieldTrace>,
         v: &mut Value,
     ) -> Result<bool, Failure> {
@@ -1040,13 +1055,19 @@ put a `when` or `on_error: next` on each earlier one",
             }
             Input::Template(name) => {
                 let ctx = template_ctx.get_or_insert_with(|| {
-                    serde_json::json!({
-                        "in": Value::Object(rec.to_object()),
-                        "env": self.env_value,
-                        "now": self.now.clone().unwrap_or_else(|| jiff::Timestamp::now().to_string()),
-                    })
+                    // Built as values, not with `json!` (which would serialize the record
+                    // into a second copy).
+                    let mut m = Map::with_capacity(3);
+                    m.insert("in".into(), Value::Object(rec.to_object()));
+                    m.insert("env".into(), self.env_value.clone());
+                    let now = self.now.clone();
+                    m.insert(
+                        "now".into(),
+                        Value::String(now.unwrap_or_else(|| jiff::Timestamp::now().to_string())),
+                    );
+                    handlebars::Context::from(Value::Object(m))
                 });
-                match self.templates.render(name, ctx) {
+                match self.templates.render_with_context(name, ctx) {
                     Ok(s) => *v = Value::String(s),
                     Err(e) => {
                         return Err(Failure {

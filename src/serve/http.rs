@@ -399,11 +399,34 @@ async fn ingest_flow(
                 StatusCode::OK
             },
             [(header::CONTENT_TYPE, "application/json")],
-            json!({"status": "accepted", "id": key, "output": Value::Object(out.to_object())})
-                .to_string(),
+            reply_json(&Reply {
+                status: "accepted",
+                id: Some(key.as_deref()),
+                output: &out,
+                encoded: None,
+            }),
         )
             .into_response(),
     }
+}
+
+/// The body of a mapped record's answer (`/in` without a flow reply, `/transform`).
+#[derive(serde::Serialize)]
+struct Reply<'a> {
+    status: &'static str,
+    /// `/in` only: the record's id (`null` when the flow delivers nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<Option<&'a str>>,
+    output: &'a crate::engine::Output<'a>,
+    /// `/transform` only: the record as its endpoint would get it (`null` without an endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoded: Option<Option<crate::wire::Encoded>>,
+}
+
+fn reply_json(r: &Reply) -> String {
+    // Only strings and JSON values: serializing cannot fail.
+    serde_json::to_string(r)
+        .unwrap_or_else(|e| json!({"status": "error", "error": e.to_string()}).to_string())
 }
 
 /// `POST /transform/{flow}`: the mapped output, not delivered.
@@ -436,8 +459,12 @@ async fn transform(
             (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "application/json")],
-                json!({"status": "ok", "output": Value::Object(out.to_object()), "encoded": encoded})
-                    .to_string(),
+                reply_json(&Reply {
+                    status: "ok",
+                    id: None,
+                    output: &out,
+                    encoded: Some(encoded),
+                }),
             )
                 .into_response()
         }

@@ -498,6 +498,9 @@ impl<V: schemars::JsonSchema> schemars::JsonSchema for Pairs<V> {
 // ---------------------------------------------------------------------------------------------
 // The registry.
 
+mod libphone;
+mod memo;
+
 macro_rules! registry {
     ($($variant:ident => $module:ident),* $(,)?) => {
         $(pub mod $module;)*

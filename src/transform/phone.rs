@@ -9,6 +9,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::libphone;
+use super::memo::Memo;
 use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
 
 /// The output form of `phone`.
@@ -211,6 +213,7 @@ through unchanged when it is not a valid phone number (empty text included).\n\
             countries_text: countries_text.unwrap_or_default(),
             invalid: self.invalid,
             extension: self.extension,
+            memo: Memo::new(MEMO_CAPACITY, MAX_INPUT),
         }))
     }
 }
@@ -224,7 +227,13 @@ struct Phone {
     countries_text: String,
     invalid: Invalid,
     extension: Extension,
+    /// Recent answers: libphonenumber's parse and validation cost tens of microseconds, and the
+    /// same numbers (tracking numbers, agents, answering points) come back call after call.
+    memo: Memo<Result<Value, RuleError>>,
 }
+
+/// How many distinct recent inputs each `phone` step remembers (at most twice as many are kept).
+const MEMO_CAPACITY: usize = 1024;
 
 /// The longest text handed to libphonenumber (its `MAX_INPUT_STRING_LENGTH`).
 const MAX_INPUT: usize = 250;
@@ -304,7 +313,7 @@ impl Phone {
         let Ok(mut number) = phonenumber::parse(Some(self.region), &*text) else {
             return self.invalid(s, "");
         };
-        if !phonenumber::is_valid(&number) {
+        if !libphone::is_valid(&number) {
             let why = if text.starts_with('+') {
                 String::new()
             } else {
@@ -316,7 +325,7 @@ impl Phone {
             return self.invalid(s, &why);
         }
         if let Some(allowed) = &self.countries {
-            let id = number.country().id();
+            let id = libphone::country_id(&number);
             if !id.is_some_and(|id| allowed.contains(&id)) {
                 let from = id.map_or_else(
                     || format!("+{}", number.code().value()),
@@ -418,7 +427,9 @@ impl Phone {
 
 impl Transform for Phone {
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
-        map_text(v, "phone", &|s: String| self.convert(s))
+        map_text(v, "phone", &|s: String| {
+            self.memo.get_or(&s, || self.convert(s.clone()))
+        })
     }
 
     /// E.164 and national digits are as long as the longest valid number of the accepted
@@ -458,6 +469,36 @@ mod tests {
             Err(e) => e.reason.into_owned(),
             Ok(v) => panic!("{step} on {input:?} gave {v}"),
         }
+    }
+
+    /// The memo of recent numbers answers exactly what computing again would, per input text
+    /// (the original text is what `invalid: keep` gives back, so " 12345" is not "12345").
+    #[test]
+    fn remembered_answers_are_the_computed_ones() {
+        let step = "{phone: {invalid: keep, format: national}}";
+        let t = compile_yaml_step(step, &cx()).unwrap();
+        let inputs = [
+            "(949) 265-1111",
+            " 12345",
+            "12345",
+            "949-265-1111 x12",
+            "+61 2 8888 9999",
+            "",
+        ];
+        let first: Vec<_> = inputs.iter().map(|i| t.apply(json!(i))).collect();
+        assert_eq!(first[1], Ok(json!(" 12345")));
+        assert_eq!(first[2], Ok(json!("12345")));
+        for _ in 0..3 {
+            let again: Vec<_> = inputs.iter().map(|i| t.apply(json!(i))).collect();
+            assert_eq!(again, first);
+        }
+        // More distinct numbers than the memo keeps: still the same answers.
+        let many: Vec<String> = (0..3 * MEMO_CAPACITY).map(|i| format!("949-265-{:04}", i % 10_000)).collect();
+        let once: Vec<_> = many.iter().map(|i| t.apply(json!(i))).collect();
+        let twice: Vec<_> = many.iter().map(|i| t.apply(json!(i))).collect();
+        assert_eq!(once, twice);
+        let fresh = compile_yaml_step(step, &cx()).unwrap();
+        assert_eq!(fresh.apply(json!(many[7])), once[7]);
     }
 
     #[test]

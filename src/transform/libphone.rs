@@ -1,0 +1,259 @@
+//! libphonenumber's validity check (`phonenumber::is_valid`) and country of a number
+//! (`PhoneNumber::country().id()`), with the same metadata and the same decisions, but with the
+//! metadata's patterns compiled once into our own regexes.
+//!
+//! Not a rule: a helper of the `phone` rule. The `phonenumber` crate keeps its patterns in a
+//! shared cache of 100 compiled regexes behind one mutex, keyed by the pattern's text: every
+//! match locks it and hashes a pattern of up to several hundred bytes, and checking one number
+//! takes about a dozen matches. That was two thirds of the time the `phone` rule spent on a
+//! number. Here the patterns of a country calling code are compiled the first time a number of
+//! that code is checked, and kept for the life of the process.
+//!
+//! The logic mirrors `phonenumber::validator` (`is_valid_with`, `source_for`, `number_type`,
+//! `Descriptor::is_match`) step by step; the tests compare both on every example number of the
+//! metadata and on many generated numbers.
+
+use std::sync::OnceLock;
+
+use phonenumber::metadata::{DATABASE, Descriptor};
+use phonenumber::{Metadata, PhoneNumber};
+use regex::Regex;
+
+/// A number type's pattern (`Descriptor`): the possible lengths, and the national number
+/// pattern matched from the start of the number.
+struct Pattern {
+    lengths: Vec<u16>,
+    re: Regex,
+}
+
+impl Pattern {
+    fn new(d: &Descriptor) -> Option<Self> {
+        Some(Pattern {
+            lengths: d.possible_length().to_vec(),
+            re: anchored(d.national_number().as_str())?,
+        })
+    }
+
+    /// `Descriptor::is_match`: one of the possible lengths (when any is given), and the pattern
+    /// matches from the first digit.
+    fn is_match(&self, national: &str) -> bool {
+        (self.lengths.is_empty()
+            || u16::try_from(national.len()).is_ok_and(|l| self.lengths.contains(&l)))
+            && self.re.is_match(national)
+    }
+}
+
+/// A pattern that matches where the original finds a match starting at the first character
+/// (the leftmost match starts there exactly when some match does). The metadata's patterns are
+/// written for "ignore whitespace" mode, as the `phonenumber` crate compiles them.
+fn anchored(pattern: &str) -> Option<Regex> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern})"))
+        .ignore_whitespace(true)
+        .build()
+        .ok()
+}
+
+/// One region's metadata, compiled.
+struct Region {
+    id: &'static str,
+    leading_digits: Option<Regex>,
+    general: Pattern,
+    /// The number types in `number_type`'s order; a number is valid when the general pattern
+    /// and one of them match.
+    types: Vec<Pattern>,
+}
+
+impl Region {
+    fn new(meta: &'static Metadata) -> Option<Self> {
+        let d = meta.descriptors();
+        let types = [
+            d.premium_rate(),
+            d.toll_free(),
+            d.shared_cost(),
+            d.voip(),
+            d.personal_number(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+            d.fixed_line(),
+            d.mobile(),
+        ];
+        Some(Region {
+            id: meta.id(),
+            leading_digits: match meta.leading_digits() {
+                Some(re) => Some(anchored(re.as_str())?),
+                None => None,
+            },
+            general: Pattern::new(d.general())?,
+            types: types
+                .into_iter()
+                .flatten()
+                .map(Pattern::new)
+                .collect::<Option<_>>()?,
+        })
+    }
+
+    /// `number_type(meta, national) != Type::Unknown`.
+    fn knows(&self, national: &str) -> bool {
+        self.general.is_match(national) && self.types.iter().any(|t| t.is_match(national))
+    }
+}
+
+/// The regions of one country calling code, in the metadata's order (the main region first).
+enum Code {
+    /// One region, or the non-geographic entity `001`: numbers are checked against it.
+    Single(Region),
+    /// Several regions (`+1`, `+7`, `+44`, ...): a number belongs to the first whose leading
+    /// digits match, or, for a region without leading digits, that knows the number.
+    Shared(Vec<Region>),
+}
+
+/// Compiled codes, by calling code (1 to 999); `None` inside: no such code, or a pattern our
+/// regex engine refused (then `phonenumber`'s own check is used).
+static CODES: [OnceLock<Option<Code>>; 1000] = [const { OnceLock::new() }; 1000];
+
+fn code(code: u16) -> Option<&'static Code> {
+    CODES
+        .get(usize::from(code))?
+        .get_or_init(|| compile(code))
+        .as_ref()
+}
+
+fn compile(code: u16) -> Option<Code> {
+    let db = &*DATABASE;
+    let regions = db.region(&code)?;
+    if let [only] = regions.as_slice() {
+        let meta = if *only == "001" {
+            db.by_code(&code)?.into_iter().next()?
+        } else {
+            db.by_id(*only)?
+        };
+        return Region::new(meta).map(Code::Single);
+    }
+    regions
+        .iter()
+        .map(|r| db.by_id(*r).and_then(Region::new))
+        .collect::<Option<_>>()
+        .map(Code::Shared)
+}
+
+/// `source_for`: the region whose rules apply to a national number of `code`.
+fn region(code: &'static Code, national: &str) -> Option<&'static Region> {
+    match code {
+        Code::Single(r) => Some(r),
+        Code::Shared(regions) => regions.iter().find(|r| match &r.leading_digits {
+            Some(re) => re.is_match(national),
+            None => r.knows(national),
+        }),
+    }
+}
+
+/// `phonenumber::is_valid(n)`.
+pub fn is_valid(n: &PhoneNumber) -> bool {
+    let Some(c) = code(n.code().value()) else {
+        return phonenumber::is_valid(n);
+    };
+    let national = n.national().to_string();
+    region(c, &national).is_some_and(|r| r.knows(&national))
+}
+
+/// `n.country().id()`: the ISO code of the region the number belongs to (`None` for the
+/// non-geographic codes such as +800 and for numbers no region claims).
+pub fn country_id(n: &PhoneNumber) -> Option<phonenumber::country::Id> {
+    let Some(c) = code(n.code().value()) else {
+        return n.country().id();
+    };
+    // As `PhoneNumber::metadata` does: the national number without its leading zeros.
+    let national = n.national().value().to_string();
+    region(c, &national).and_then(|r| r.id.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both answers for `text` read as a number of `region`, when libphonenumber reads it.
+    fn compare(region: phonenumber::country::Id, text: &str) -> Option<(bool, bool)> {
+        let n = phonenumber::parse(Some(region), text).ok()?;
+        assert_eq!(
+            country_id(&n),
+            n.country().id(),
+            "country of {text:?} read as {region:?}"
+        );
+        Some((is_valid(&n), phonenumber::is_valid(&n)))
+    }
+
+    #[test]
+    fn agrees_on_every_example_number_of_the_metadata() {
+        let db = &*DATABASE;
+        let mut checked = 0;
+        for code in 1..=999u16 {
+            for meta in db.by_code(&code).unwrap_or_default() {
+                let d = meta.descriptors();
+                let all = [
+                    Some(d.general()),
+                    d.fixed_line(),
+                    d.mobile(),
+                    d.toll_free(),
+                    d.premium_rate(),
+                    d.shared_cost(),
+                    d.personal_number(),
+                    d.voip(),
+                    d.pager(),
+                    d.uan(),
+                    d.voicemail(),
+                ];
+                for ex in all.into_iter().flatten().filter_map(Descriptor::example) {
+                    let text = format!("+{code}{ex}");
+                    let Ok(n) = phonenumber::parse(None, &text) else {
+                        continue;
+                    };
+                    assert_eq!(is_valid(&n), phonenumber::is_valid(&n), "{text}");
+                    assert_eq!(country_id(&n), n.country().id(), "{text}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} example numbers");
+    }
+
+    #[test]
+    fn agrees_on_generated_numbers() {
+        use phonenumber::country::Id::*;
+        // A small deterministic generator: the same numbers on every run.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut valid, mut total) = (0, 0);
+        // Regions sharing a code (+1, +7, +44, +61, +262), big numbering plans, and +800.
+        let regions = [
+            US, CA, JM, AU, CC, GB, JE, IN, DE, FR, RU, KZ, BR, RE, IT, MX,
+        ];
+        for i in 0..6000 {
+            let region = regions[i % regions.len()];
+            let len = 4 + (next() % 12) as usize;
+            let digits: String = (0..len)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            let text = match i % 3 {
+                0 => digits,
+                1 => format!("+{digits}"),
+                _ => format!("+800{}", &digits[..len.min(8)]),
+            };
+            if let Some((ours, theirs)) = compare(region, &text) {
+                assert_eq!(ours, theirs, "{text:?} read as {region:?}");
+                valid += usize::from(theirs);
+                total += 1;
+            }
+        }
+        // Enough of both answers to mean something.
+        assert!(
+            total > 3000 && valid > 300 && total - valid > 300,
+            "{valid} of {total}"
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! A small bounded memo of a rule's recent results, for rules whose work is costly and whose
+//! inputs repeat (the same tracking number, agent or answering point on many calls).
+//!
+//! It is not a rule: rules whose answer depends only on their options and their input may keep
+//! one. Two generations of at most `capacity` entries each: a hit in the older generation is
+//! moved to the newer one, and when the newer one is full the older one is dropped. Memory stays
+//! bounded (2 x `capacity` entries of keys no longer than `max_key` bytes) and the inputs seen
+//! lately stay in.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Debug)]
+pub struct Memo<V> {
+    capacity: usize,
+    max_key: usize,
+    inner: Mutex<Generations<V>>,
+}
+
+#[derive(Debug)]
+struct Generations<V> {
+    new: HashMap<Box<str>, V>,
+    old: HashMap<Box<str>, V>,
+}
+
+impl<V: Clone> Memo<V> {
+    /// A memo keeping at least the last `capacity` distinct inputs of up to `max_key` bytes
+    /// (longer inputs are computed every time).
+    pub fn new(capacity: usize, max_key: usize) -> Self {
+        Memo {
+            capacity: capacity.max(1),
+            max_key,
+            inner: Mutex::new(Generations {
+                new: HashMap::new(),
+                old: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The result for `key`: remembered, or computed by `compute` and remembered.
+    pub fn get_or(&self, key: &str, compute: impl FnOnce() -> V) -> V {
+        if key.len() > self.max_key {
+            return compute();
+        }
+        if let Some(v) = self.lookup(key) {
+            return v;
+        }
+        // Computed without holding the lock: another thread may compute the same key at the
+        // same time, and both get the same answer.
+        let v = compute();
+        self.store(key, v.clone());
+        v
+    }
+
+    fn lookup(&self, key: &str) -> Option<V> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = g.new.get(key) {
+            return Some(v.clone());
+        }
+        let (k, v) = g.old.remove_entry(key)?;
+        let out = v.clone();
+        g.insert(k, v, self.capacity);
+        Some(out)
+    }
+
+    fn store(&self, key: &str, v: V) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.insert(key.into(), v, self.capacity);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.new.len() + g.old.len()
+    }
+}
+
+impl<V> Generations<V> {
+    fn insert(&mut self, k: Box<str>, v: V, capacity: usize) {
+        if self.new.len() >= capacity && !self.new.contains_key(&k) {
+            self.old = std::mem::take(&mut self.new);
+        }
+        self.new.insert(k, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn computes_once_per_key_while_remembered() {
+        let memo = Memo::new(4, 64);
+        let calls = Cell::new(0);
+        let f = |k: &str| {
+            memo.get_or(k, || {
+                calls.set(calls.get() + 1);
+                k.len()
+            })
+        };
+        assert_eq!(f("abc"), 3);
+        assert_eq!(f("abc"), 3);
+        assert_eq!(f("de"), 2);
+        assert_eq!(calls.get(), 2);
+    }
+
+    #[test]
+    fn stays_bounded_and_keeps_recent_keys() {
+        let memo = Memo::new(3, 64);
+        for i in 0..100 {
+            memo.get_or(&i.to_string(), || i);
+        }
+        assert!(memo.len() <= 6, "{}", memo.len());
+        // The last three are remembered: computing them again would give a different value.
+        for i in 97..100 {
+            assert_eq!(memo.get_or(&i.to_string(), || -1), i);
+        }
+        // A key used again moves to the newer generation and survives the next turnover.
+        let memo = Memo::new(2, 64);
+        memo.get_or("a", || 1);
+        memo.get_or("b", || 2);
+        memo.get_or("c", || 3); // "a" and "b" become the older generation
+        assert_eq!(memo.get_or("a", || 0), 1); // found there, moved to the newer one
+        memo.get_or("d", || 4); // the newer one ("c", "a") is full: "b" is dropped
+        assert_eq!(memo.get_or("a", || 0), 1);
+        assert_eq!(memo.get_or("b", || 0), 0);
+    }
+
+    #[test]
+    fn long_keys_are_not_kept() {
+        let memo = Memo::new(8, 4);
+        assert_eq!(memo.get_or("12345", || 1), 1);
+        assert_eq!(memo.get_or("12345", || 2), 2);
+        assert_eq!(memo.len(), 0);
+    }
+}
