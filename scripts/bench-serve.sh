@@ -22,10 +22,16 @@
 #   receiver   a second hello_axum, the sidecar's destination (GET /count: requests received)
 #   sidecar    fieldmap serve --flow delacon-call-end-to-leadsquared-call-log, a fresh outbox,
 #              LEADSQUARED_CALL_LOG_URL=http://RECEIVER/calllog
-# Load: oha (installed with `cargo install oha --locked` when missing), every request a POST
-# of tests/fixtures/delacon-call-end-to-leadsquared-call-log/06-full-push-answered.json with
-# content-type application/json (hello_axum gets the same request: the baseline reads the same
-# bytes off the socket, and answers without looking at them).
+# Load, every request a POST of a Delacon call-end push (content-type application/json;
+# hello_axum gets the same requests: the baseline reads the same bytes off the socket, and
+# answers without looking at them):
+#   max load   wrk (Debian's `wrk` package) with scripts/bench-serve-bodies.lua: 20,000 distinct
+#              pushes made from tests/fixtures/delacon-call-end-to-leadsquared-call-log/
+#              06-full-push-answered.json, each with its own call id and caller number and one of
+#              200 answering points and 20 numbers dialed, as real traffic varies (the `phone`
+#              rule remembers recent numbers: one fixed body would only measure that memory);
+#   fixed rate oha (installed with `cargo install oha --locked` when missing) with the fixture
+#              itself: it keeps a rate and corrects latencies for coordinated omission.
 #
 # Cases:
 #   hello max      hello_axum, -c CONN for SECONDS
@@ -65,8 +71,8 @@ BODY=$ROOT/tests/fixtures/$FLOW/06-full-push-answered.json
 CT='content-type: application/json'
 
 # --- what is needed -------------------------------------------------------------------------
-for t in curl python3 cargo; do
-  command -v "$t" > /dev/null || { echo "MISSING $t" >&2; exit 1; }
+for t in curl python3 cargo wrk; do
+  command -v "$t" > /dev/null || { echo "MISSING $t (wrk: apt-get install wrk)" >&2; exit 1; }
 done
 OHA=$(command -v oha || true)
 [ -n "$OHA" ] || { [ -x "$HOME/.cargo/bin/oha" ] && OHA=$HOME/.cargo/bin/oha; } || true
@@ -150,6 +156,27 @@ load() {
   echo "$(($(cpu_ticks "$pid") - t0))" > "$D/runs/$name.cpu"
 }
 
+# wrkload NAME PID URL WRK-ARGS...: one wrk run of the varied bodies into $D/runs/NAME.wrk,
+# with the server's CPU ticks in $D/runs/NAME.cpu.
+wrkload() {
+  local name=$1 pid=$2 url=$3
+  shift 3
+  local t0
+  t0=$(cpu_ticks "$pid")
+  wrk "$@" -s "$ROOT/scripts/bench-serve-bodies.lua" "$url" -- "$BODY" 20000 \
+    > "$D/runs/$name.wrk" 2> "$D/runs/$name.err" &
+  LOAD_PID=$!
+  local rc=0
+  wait "$LOAD_PID" || rc=$?
+  LOAD_PID=
+  if [ "$rc" != 0 ] || ! grep -q '^WRKJSON ' "$D/runs/$name.wrk"; then
+    echo "wrk failed for $name (exit $rc):" >&2
+    cat "$D/runs/$name.wrk" "$D/runs/$name.err" >&2
+    exit 1
+  fi
+  echo "$(($(cpu_ticks "$pid") - t0))" > "$D/runs/$name.cpu"
+}
+
 echo "== starting hello_axum, the receiver and the sidecar"
 start hello "$HELLO" 127.0.0.1:0
 HELLO_ADDR=$ADDR HELLO_PID=$PID
@@ -176,20 +203,22 @@ esac
 
 # --- max load -------------------------------------------------------------------------------
 echo "== warm-up: 1 s each (not counted)"
-load warm-hello "$HELLO_PID" "http://$HELLO_ADDR/bench" -c "$CONN" -z 1s
-load warm-transform "$SIDE_PID" "http://$SIDE_ADDR/transform/$FLOW" -c "$CONN" -z 1s
+MAX=(-t 2 -c "$CONN")
+wrkload warm-hello "$HELLO_PID" "http://$HELLO_ADDR/bench" "${MAX[@]}" -d 1s
+wrkload warm-transform "$SIDE_PID" "http://$SIDE_ADDR/transform/$FLOW" "${MAX[@]}" -d 1s
 
-echo "== max load: $ROUNDS round(s) of ${DUR}s, -c $CONN, $(nproc) cores, oha $("$OHA" --version | awk '{print $2}'), $(date -u +%FT%TZ)"
+echo "== max load: $ROUNDS round(s) of ${DUR}s, wrk -t 2 -c $CONN, $(nproc) cores, $(date -u +%FT%TZ)"
 for ((r = 1; r <= ROUNDS; r++)); do
-  load "hello_max.r$r" "$HELLO_PID" "http://$HELLO_ADDR/bench" -c "$CONN" -z "${DUR}s"
-  load "transform_max.r$r" "$SIDE_PID" "http://$SIDE_ADDR/transform/$FLOW" -c "$CONN" -z "${DUR}s"
+  wrkload "hello_max.r$r" "$HELLO_PID" "http://$HELLO_ADDR/bench" "${MAX[@]}" -d "${DUR}s"
+  wrkload "transform_max.r$r" "$SIDE_PID" "http://$SIDE_ADDR/transform/$FLOW" "${MAX[@]}" -d "${DUR}s"
   python3 - "$D/runs" "$r" <<'EOF'
 import json, sys
 d, r = sys.argv[1:]
 for n in ("hello_max", "transform_max"):
-    s = json.load(open(f"{d}/{n}.r{r}.json"))
-    print(f"  round {r} {n:<14} {s['summary']['requestsPerSec']:>9,.0f} req/s"
-          f"  p99 {s['latencyPercentiles']['p99'] * 1e3:6.2f} ms")
+    line = [l for l in open(f"{d}/{n}.r{r}.wrk") if l.startswith("WRKJSON ")][-1]
+    s = json.loads(line[len("WRKJSON "):])
+    print(f"  round {r} {n:<14} {s['requests'] / s['duration_us'] * 1e6:>9,.0f} req/s"
+          f"  p99 {s['p99_us'] / 1e3:6.2f} ms  non-2xx+errors {s['non2xx'] + s['errors']}")
 EOF
 done
 
@@ -234,11 +263,21 @@ ROUNDS, RATE, TCK = int(ROUNDS), int(RATE), int(TCK)
 R = f"{D}/runs"
 
 def run(name):
+    cpu = int(open(f"{R}/{name}.cpu").read()) / TCK
+    if os.path.exists(f"{R}/{name}.wrk"):
+        line = [l for l in open(f"{R}/{name}.wrk") if l.startswith("WRKJSON ")][-1]
+        w = json.loads(line[len("WRKJSON "):])
+        n, bad = w["requests"], w["non2xx"] + w["errors"]
+        return {
+            "rps": n / w["duration_us"] * 1e6,
+            "p50": w["p50_us"] / 1e3, "p99": w["p99_us"] / 1e3, "p999": w["p999_us"] / 1e3,
+            "ok": n - w["non2xx"], "bad": bad, "codes": {}, "errs": {},
+            "cpu_us": cpu / n * 1e6 if n else float("nan"), "n": n,
+        }
     s = json.load(open(f"{R}/{name}.json"))
     codes = {str(k): v for k, v in s.get("statusCodeDistribution", {}).items()}
     errors = sum(s.get("errorDistribution", {}).values())
     n = sum(codes.values()) + errors
-    cpu = int(open(f"{R}/{name}.cpu").read()) / TCK
     lat = s["latencyPercentiles"]
     return {
         "rps": s["summary"]["requestsPerSec"],
@@ -290,7 +329,7 @@ in_ok = inr["p99"] < 10 and inr["bad"] == 0 and lost == 0 and rejected == 0
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 print(f"\nfieldmap {REV}, {now}, {NPROC} cores, oha {OHA}, sidecar log level "
       f"{os.environ.get('SIDECAR_LOG', 'info')}")
-print(f"max load: -c {CONN}, {DUR} s, median of {ROUNDS} round(s) by req/s; "
+print(f"max load: wrk -t 2 -c {CONN} with 20,000 varied pushes, {DUR} s, median of {ROUNDS} round(s) by req/s; "
       f"fixed rate: {RATE} req/s for {DUR} s, latency corrected for coordinated omission\n")
 print("| case | load | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx+errors | server CPU us/req "
       "| vs hello | target |")
