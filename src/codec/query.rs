@@ -90,10 +90,17 @@ fn push_encoded(buf: &mut Vec<u8>, s: &str, form: bool) {
             if i > 0 {
                 buf.push(b'+');
             }
-            buf.extend(percent_encoding::utf8_percent_encode(part, KEEP).flat_map(str::bytes));
+            push_runs(buf, part);
         }
     } else {
-        buf.extend(percent_encoding::utf8_percent_encode(s, KEEP).flat_map(str::bytes));
+        push_runs(buf, s);
+    }
+}
+
+/// The encoder yields runs of text kept as is and `%XX` escapes: copy each run at once.
+fn push_runs(buf: &mut Vec<u8>, s: &str) {
+    for run in percent_encoding::utf8_percent_encode(s, KEEP) {
+        buf.extend_from_slice(run.as_bytes());
     }
 }
 

@@ -53,10 +53,16 @@ fn anchored(pattern: &str) -> Option<Regex> {
         .ok()
 }
 
-/// One region's metadata, compiled.
+/// One region's metadata: its leading digits compiled at once, its number patterns the first
+/// time a number is checked against them (`+1` has 25 regions; most numbers are decided by the
+/// first).
 struct Region {
-    id: &'static str,
+    meta: &'static Metadata,
     leading_digits: Option<Regex>,
+    patterns: OnceLock<Option<Patterns>>,
+}
+
+struct Patterns {
     general: Pattern,
     /// The number types in `number_type`'s order; a number is valid when the general pattern
     /// and one of them match.
@@ -64,6 +70,28 @@ struct Region {
 }
 
 impl Region {
+    fn new(meta: &'static Metadata) -> Option<Self> {
+        Some(Region {
+            meta,
+            leading_digits: match meta.leading_digits() {
+                Some(re) => Some(anchored(re.as_str())?),
+                None => None,
+            },
+            patterns: OnceLock::new(),
+        })
+    }
+
+    /// `number_type(meta, national) != Type::Unknown`; `None` when a pattern did not compile.
+    fn knows(&self, national: &str) -> Option<bool> {
+        let p = self
+            .patterns
+            .get_or_init(|| Patterns::new(self.meta))
+            .as_ref()?;
+        Some(p.general.is_match(national) && p.types.iter().any(|t| t.is_match(national)))
+    }
+}
+
+impl Patterns {
     fn new(meta: &'static Metadata) -> Option<Self> {
         let d = meta.descriptors();
         let types = [
@@ -78,12 +106,7 @@ impl Region {
             d.fixed_line(),
             d.mobile(),
         ];
-        Some(Region {
-            id: meta.id(),
-            leading_digits: match meta.leading_digits() {
-                Some(re) => Some(anchored(re.as_str())?),
-                None => None,
-            },
+        Some(Patterns {
             general: Pattern::new(d.general())?,
             types: types
                 .into_iter()
@@ -91,11 +114,6 @@ impl Region {
                 .map(Pattern::new)
                 .collect::<Option<_>>()?,
         })
-    }
-
-    /// `number_type(meta, national) != Type::Unknown`.
-    fn knows(&self, national: &str) -> bool {
-        self.general.is_match(national) && self.types.iter().any(|t| t.is_match(national))
     }
 }
 
@@ -137,35 +155,65 @@ fn compile(code: u16) -> Option<Code> {
         .map(Code::Shared)
 }
 
-/// `source_for`: the region whose rules apply to a national number of `code`.
-fn region(code: &'static Code, national: &str) -> Option<&'static Region> {
+/// `source_for`: the region whose rules apply to a national number of `code` (`Ok(None)`: no
+/// region claims it); `Err` when a pattern did not compile.
+fn region(code: &'static Code, national: &str) -> Result<Option<&'static Region>, ()> {
     match code {
-        Code::Single(r) => Some(r),
-        Code::Shared(regions) => regions.iter().find(|r| match &r.leading_digits {
-            Some(re) => re.is_match(national),
-            None => r.knows(national),
-        }),
+        Code::Single(r) => Ok(Some(r)),
+        Code::Shared(regions) => {
+            for r in regions {
+                let claims = match &r.leading_digits {
+                    Some(re) => re.is_match(national),
+                    None => r.knows(national).ok_or(())?,
+                };
+                if claims {
+                    return Ok(Some(r));
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Compile ahead of the first number what checking a number of `region` needs (a rule's default
+/// region, when its mapping is loaded): the patterns of the regions consulted before it and its
+/// own.
+pub fn prepare(region: &'static Metadata) {
+    let regions = match code(region.country_code()) {
+        Some(Code::Single(r)) => std::slice::from_ref(r),
+        Some(Code::Shared(list)) => list.as_slice(),
+        None => return,
+    };
+    for r in regions {
+        if r.leading_digits.is_none() || std::ptr::eq(r.meta, region) {
+            let _ = r.knows("");
+        }
+        if std::ptr::eq(r.meta, region) {
+            break;
+        }
     }
 }
 
 /// `phonenumber::is_valid(n)`.
 pub fn is_valid(n: &PhoneNumber) -> bool {
-    let Some(c) = code(n.code().value()) else {
-        return phonenumber::is_valid(n);
-    };
     let national = n.national().to_string();
-    region(c, &national).is_some_and(|r| r.knows(&national))
+    let ours = code(n.code().value()).and_then(|c| match region(c, &national) {
+        Ok(Some(r)) => r.knows(&national),
+        Ok(None) => Some(false),
+        Err(()) => None,
+    });
+    ours.unwrap_or_else(|| phonenumber::is_valid(n))
 }
 
 /// `n.country().id()`: the ISO code of the region the number belongs to (`None` for the
 /// non-geographic codes such as +800 and for numbers no region claims).
 pub fn country_id(n: &PhoneNumber) -> Option<phonenumber::country::Id> {
-    let Some(c) = code(n.code().value()) else {
-        return n.country().id();
-    };
     // As `PhoneNumber::metadata` does: the national number without its leading zeros.
     let national = n.national().value().to_string();
-    region(c, &national).and_then(|r| r.id.parse().ok())
+    match code(n.code().value()).map(|c| region(c, &national)) {
+        Some(Ok(r)) => r.and_then(|r| r.meta.id().parse().ok()),
+        None | Some(Err(())) => n.country().id(),
+    }
 }
 
 #[cfg(test)]

@@ -205,6 +205,7 @@ through unchanged when it is not a valid phone number (empty text included).\n\
         let countries_text = countries
             .as_ref()
             .map(|l| l.iter().map(|c| c.as_ref()).collect::<Vec<_>>().join(", "));
+        libphone::prepare(region_meta);
         Ok(Box::new(Phone {
             region,
             region_meta: RegionMeta(region_meta),
