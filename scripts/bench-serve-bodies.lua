@@ -1,48 +1,76 @@
--- wrk script of scripts/bench-serve.sh: POSTs of Delacon call-end pushes that differ the way
--- real traffic does, so that nothing the sidecar remembers between requests (the `phone` rule's
--- memo of recent numbers) makes the benchmark look better than real traffic.
+-- wrk script of scripts/bench-serve.sh: POSTs of one fixture made to differ the way real traffic
+-- does, so that nothing the sidecar remembers between requests (the `phone` rule's memo of recent
+-- numbers) makes the benchmark look better than real traffic.
 --
---   wrk -s scripts/bench-serve-bodies.lua URL -- FIXTURE.json [BODIES]
+--   wrk -s scripts/bench-serve-bodies.lua URL -- FIXTURE CONTENT-TYPE BODIES SPEC...
 --
--- FIXTURE is the push to vary (tests/fixtures/delacon-call-end-to-leadsquared-call-log/
--- 06-full-push-answered.json); BODIES (default 20000) distinct requests are prepared before the
--- run and sent in turn, each with
---   - its own call id and its own caller: a random Australian mobile number (+61 41x xxx xxx),
---     so the caller's number is almost never one seen before;
---   - one of 200 answering points (agents' phones) and one of 20 tracking numbers dialed, the
---     numbers that do come back call after call.
--- Every thread prepares the same bodies from the same seed; the run is repeatable.
+-- FIXTURE is a JSON object or a form/query body; BODIES distinct requests are prepared before the
+-- run and sent in turn. Each SPEC changes the last digits of one field's value in every body:
+--   FIELD:N        N random digits (a caller's number, a call id: almost never seen before)
+--   FIELD:N:POOL   one of POOL values (0 to POOL-1, N digits with leading zeros): the numbers
+--                  that do come back call after call (answering points, numbers dialed)
+-- Every thread prepares the same bodies from the same seed: the run is repeatable. A SPEC whose
+-- field is missing, or whose last N characters are not digits, stops the run.
 
 local requests = {}
 local count = 0
 local next_index = 1
 
-local function replace_once(text, old, new)
-  local from, to = string.find(text, old, 1, true)
-  if not from or string.find(text, old, to + 1, true) then
-    error("the fixture must contain " .. old .. " exactly once")
+-- The start and end of FIELD's value in a JSON object (`"FIELD": "value"`) or a form body
+-- (`FIELD=value&`), or an error.
+local function locate(text, field)
+  local quoted = field:gsub("%p", "%%%0")
+  local _, e = text:find('"' .. quoted .. '"%s*:%s*"')
+  if e then
+    local close = text:find('"', e + 1, true)
+    return e + 1, close - 1
   end
-  return string.sub(text, 1, from - 1) .. new .. string.sub(text, to + 1)
+  local s, e2 = text:find("^" .. quoted .. "=")
+  if not s then
+    s, e2 = text:find("&" .. quoted .. "=")
+  end
+  if s then
+    local amp = text:find("&", e2 + 1, true)
+    return e2 + 1, (amp or (#text + 1)) - 1
+  end
+  error("the fixture has no field " .. field)
+end
+
+local function vary(text, spec)
+  local field, n, pool = spec:match("^([^:]+):(%d+):?(%d*)$")
+  if not field then
+    error("a SPEC is FIELD:DIGITS or FIELD:DIGITS:POOL, not " .. spec)
+  end
+  n = tonumber(n)
+  local from, to = locate(text, field)
+  if to - from + 1 < n or not text:sub(to - n + 1, to):match("^%d+$") then
+    error(field .. " does not end with " .. n .. " digits: " .. text:sub(from, to))
+  end
+  local value
+  if pool ~= "" then
+    value = math.random(0, tonumber(pool) - 1)
+  else
+    value = math.random(0, 10 ^ n - 1)
+  end
+  return text:sub(1, to - n) .. string.format("%0" .. n .. "d", value) .. text:sub(to + 1)
 end
 
 function init(args)
-  local path = args[1] or error("usage: wrk -s bench-serve-bodies.lua URL -- FIXTURE.json [BODIES]")
-  local n = tonumber(args[2] or "20000")
+  local path, content_type, n = args[1], args[2], tonumber(args[3] or "")
+  if not path or not content_type or not n then
+    error("usage: wrk -s bench-serve-bodies.lua URL -- FIXTURE CONTENT-TYPE BODIES SPEC...")
+  end
   local f = assert(io.open(path, "rb"))
-  local fixture = f:read("*a")
+  -- A form body is one line: the fixture file's final newline is not part of it.
+  local fixture = f:read("*a"):gsub("\n$", "")
   f:close()
   math.randomseed(20261123)
-  local headers = { ["Content-Type"] = "application/json" }
+  local headers = { ["Content-Type"] = content_type }
   for i = 1, n do
     local body = fixture
-    body = replace_once(body, '"1122340"', string.format('"%d"', 5000000 + i))
-    body = replace_once(body, '"+61412345678"', string.format('"+6141%07d"', math.random(0, 9999999)))
-    body = replace_once(body, '"0298765432"', string.format('"02987654%02d"', math.random(0, 99)))
-    -- The answering points are 0298765400..99 and 0298775400..99: 200 numbers.
-    if math.random(0, 1) == 1 then
-      body = string.gsub(body, '"02987654', '"02987754', 1)
+    for k = 4, #args do
+      body = vary(body, args[k])
     end
-    body = replace_once(body, '"0288889999"', string.format('"02888899%02d"', math.random(80, 99)))
     requests[i] = wrk.format("POST", nil, headers, body)
   end
   count = n

@@ -25,25 +25,31 @@
 # Load, every request a POST of a Delacon call-end push (content-type application/json;
 # hello_axum gets the same requests: the baseline reads the same bytes off the socket, and
 # answers without looking at them):
-#   max load   wrk (Debian's `wrk` package) with scripts/bench-serve-bodies.lua: 20,000 distinct
-#              pushes made from tests/fixtures/delacon-call-end-to-leadsquared-call-log/
-#              06-full-push-answered.json, each with its own call id and caller number and one of
-#              200 answering points and 20 numbers dialed, as real traffic varies (the `phone`
-#              rule remembers recent numbers: one fixed body would only measure that memory);
+#   max load   wrk (Debian's `wrk` package) with scripts/bench-serve-bodies.lua: per flow of
+#              MAX_FLOWS (one per vendor that pushes to the sidecar), 20,000 distinct requests
+#              made from one of its fixtures, varied as real traffic is (the `phone` rule
+#              remembers recent numbers: one fixed body would only measure that memory):
+#                Delacon call end (the heaviest flow: 3 numbers, 2 templates, 2 time zones,
+#                schemas both ways): own call id and caller, one of 200 answering points and
+#                20 numbers dialed; web lead to CallTools: own phone number; CallerReady ring
+#                request (form body, agents joined from a CSV table): own caller number.
+#              hello_axum gets the Delacon requests, the largest;
 #   fixed rate oha (installed with `cargo install oha --locked` when missing) with the fixture
 #              itself: it keeps a rate and corrects latencies for coordinated omission.
 #
 # Cases:
 #   hello max      hello_axum, -c CONN for SECONDS
-#   transform max  POST /transform/FLOW on the sidecar (decode, map, encode; nothing stored)
+#   transform max  POST /transform/F for each flow F of MAX_FLOWS (decode, map, encode; nothing
+#                  stored)
 #   hello @RATE    hello_axum at a fixed RATE: the latency floor of this machine and of oha
-#   transform @RATE  /transform at the same rate: /in less the outbox and the delivery
+#   transform @RATE  /transform/FLOW (Delacon) at the same rate: /in less the outbox and the
+#                  delivery
 #   in @RATE       POST /in/FLOW at a fixed RATE: map, store durably in the outbox (group commit,
 #                  fsync) before answering, deliver to the receiver
 # Fixed-rate latencies are corrected for coordinated omission (oha --latency-correction: from
 # when the request was due, not when it was sent). After `in`, the script waits for the outbox
 # to drain, then compares what the receiver got with what the sidecar acknowledged.
-# Targets: transform req/s >= 0.5 x hello's; in: p99 < 10 ms at RATE, no errors, zero lost.
+# Targets: transform req/s >= 0.5 x hello's, for each flow; in: p99 < 10 ms at RATE, no errors, zero lost.
 # Server CPU: user + system time of the server process during the case (/proc), per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +74,13 @@ FM=$TARGET/release/fieldmap
 HELLO=$TARGET/release/examples/hello_axum
 FLOW=delacon-call-end-to-leadsquared-call-log
 BODY=$ROOT/tests/fixtures/$FLOW/06-full-push-answered.json
+# The flows of the max-load /transform cases, one per vendor that pushes to the sidecar:
+# NAME|FIXTURE|CONTENT-TYPE|SPECS of scripts/bench-serve-bodies.lua (what varies per request).
+MAX_FLOWS=(
+  "$FLOW|$BODY|application/json|PLA_Call_Id:7 PLA_Caller_Phone_Number:7 PLA_Answering_Point:3:200 PLA_Number_Dialed:2:20"
+  "web-lead-to-calltools|$ROOT/tests/fixtures/web-lead-to-calltools/01-full-name.json|application/json|phone:4"
+  "callerready-ring-request|$ROOT/tests/fixtures/callerready-ring-request/01-step1-all-fields-ca.txt|application/x-www-form-urlencoded|Phone:4"
+)
 CT='content-type: application/json'
 
 # --- what is needed -------------------------------------------------------------------------
@@ -156,14 +169,17 @@ load() {
   echo "$(($(cpu_ticks "$pid") - t0))" > "$D/runs/$name.cpu"
 }
 
-# wrkload NAME PID URL WRK-ARGS...: one wrk run of the varied bodies into $D/runs/NAME.wrk,
-# with the server's CPU ticks in $D/runs/NAME.cpu.
+# wrkload NAME PID URL SPEC WRK-ARGS...: one wrk run of 20,000 bodies made from the fixture of
+# SPEC (an entry of MAX_FLOWS) into $D/runs/NAME.wrk, with the server's CPU ticks in
+# $D/runs/NAME.cpu.
 wrkload() {
-  local name=$1 pid=$2 url=$3
-  shift 3
+  local name=$1 pid=$2 url=$3 fixture ctype specs
+  IFS='|' read -r _ fixture ctype specs <<< "$4"
+  shift 4
   local t0
   t0=$(cpu_ticks "$pid")
-  wrk "$@" -s "$ROOT/scripts/bench-serve-bodies.lua" "$url" -- "$BODY" 20000 \
+  # shellcheck disable=SC2086 # the specs are words
+  wrk "$@" -s "$ROOT/scripts/bench-serve-bodies.lua" "$url" -- "$fixture" "$ctype" 20000 $specs \
     > "$D/runs/$name.wrk" 2> "$D/runs/$name.err" &
   LOAD_PID=$!
   local rc=0
@@ -184,7 +200,9 @@ start receiver "$HELLO" 127.0.0.1:0
 RECV_ADDR=$ADDR
 start sidecar env RUST_LOG="${SIDECAR_LOG:-info}" \
   LEADSQUARED_CALL_LOG_URL="http://$RECV_ADDR/calllog" \
-  "$FM" serve --mappings "$ROOT/mappings" --flow "$FLOW" --listen 127.0.0.1:0 \
+  CALLTOOLS_API_KEY=bench-not-a-key \
+  "$FM" serve --mappings "$ROOT/mappings" --listen 127.0.0.1:0 \
+  $(for f in "${MAX_FLOWS[@]}"; do printf -- '--flow %s ' "${f%%|*}"; done) \
   --data-dir "$D/data" --watch 0s
 SIDE_ADDR=$ADDR SIDE_PID=$PID
 echo "   hello http://$HELLO_ADDR, receiver http://$RECV_ADDR, sidecar http://$SIDE_ADDR (outbox $D/data)"
@@ -204,20 +222,24 @@ esac
 # --- max load -------------------------------------------------------------------------------
 echo "== warm-up: 1 s each (not counted)"
 MAX=(-t 2 -c "$CONN")
-wrkload warm-hello "$HELLO_PID" "http://$HELLO_ADDR/bench" "${MAX[@]}" -d 1s
-wrkload warm-transform "$SIDE_PID" "http://$SIDE_ADDR/transform/$FLOW" "${MAX[@]}" -d 1s
+wrkload warm-hello "$HELLO_PID" "http://$HELLO_ADDR/bench" "${MAX_FLOWS[0]}" "${MAX[@]}" -d 1s
+for f in "${MAX_FLOWS[@]}"; do
+  wrkload "warm-${f%%|*}" "$SIDE_PID" "http://$SIDE_ADDR/transform/${f%%|*}" "$f" "${MAX[@]}" -d 1s
+done
 
 echo "== max load: $ROUNDS round(s) of ${DUR}s, wrk -t 2 -c $CONN, $(nproc) cores, $(date -u +%FT%TZ)"
 for ((r = 1; r <= ROUNDS; r++)); do
-  wrkload "hello_max.r$r" "$HELLO_PID" "http://$HELLO_ADDR/bench" "${MAX[@]}" -d "${DUR}s"
-  wrkload "transform_max.r$r" "$SIDE_PID" "http://$SIDE_ADDR/transform/$FLOW" "${MAX[@]}" -d "${DUR}s"
-  python3 - "$D/runs" "$r" <<'EOF'
+  wrkload "hello_max.r$r" "$HELLO_PID" "http://$HELLO_ADDR/bench" "${MAX_FLOWS[0]}" "${MAX[@]}" -d "${DUR}s"
+  for f in "${MAX_FLOWS[@]}"; do
+    wrkload "transform_max.${f%%|*}.r$r" "$SIDE_PID" "http://$SIDE_ADDR/transform/${f%%|*}" "$f" "${MAX[@]}" -d "${DUR}s"
+  done
+  python3 - "$D/runs" "$r" $(for f in "${MAX_FLOWS[@]}"; do printf 'transform_max.%s ' "${f%%|*}"; done) <<'EOF'
 import json, sys
-d, r = sys.argv[1:]
-for n in ("hello_max", "transform_max"):
+d, r, *names = sys.argv[1:]
+for n in ["hello_max", *names]:
     line = [l for l in open(f"{d}/{n}.r{r}.wrk") if l.startswith("WRKJSON ")][-1]
     s = json.loads(line[len("WRKJSON "):])
-    print(f"  round {r} {n:<14} {s['requests'] / s['duration_us'] * 1e6:>9,.0f} req/s"
+    print(f"  round {r} {n:<48} {s['requests'] / s['duration_us'] * 1e6:>9,.0f} req/s"
           f"  p99 {s['p99_us'] / 1e3:6.2f} ms  non-2xx+errors {s['non2xx'] + s['errors']}")
 EOF
 done
@@ -254,11 +276,13 @@ curl -fsS "http://$SIDE_ADDR/metrics" > "$D/runs/metrics.txt"
 curl -fsS "http://$RECV_ADDR/count" > "$D/runs/receiver_count.txt"
 
 # --- table ----------------------------------------------------------------------------------
-python3 - "$D" "$ROUNDS" "$RATE" "$CONN" "$DUR" "$(getconf CLK_TCK)" "$FLOW" \
+MAX_NAMES=$(for f in "${MAX_FLOWS[@]}"; do printf '%s,' "${f%%|*}"; done)
+python3 - "$D" "$ROUNDS" "$RATE" "$CONN" "$DUR" "$(getconf CLK_TCK)" "$FLOW" "${MAX_NAMES%,}" \
   "$(git rev-parse --short HEAD 2> /dev/null || echo '?')$(git diff --quiet HEAD -- src 2> /dev/null || echo '+changes')" \
   "$("$OHA" --version | awk '{print $2}')" "$(nproc)" <<'EOF' | tee "$D/results.md"
 import datetime, json, os, re, statistics, sys
-D, ROUNDS, RATE, CONN, DUR, TCK, FLOW, REV, OHA, NPROC = sys.argv[1:]
+D, ROUNDS, RATE, CONN, DUR, TCK, FLOW, MAX_NAMES, REV, OHA, NPROC = sys.argv[1:]
+MAX_NAMES = MAX_NAMES.split(",")
 ROUNDS, RATE, TCK = int(ROUNDS), int(RATE), int(TCK)
 R = f"{D}/runs"
 
@@ -293,7 +317,8 @@ def median_round(case):
     return rounds[(len(rounds) - 1) // 2], [x["rps"] for x in rounds]
 
 hello, hello_all = median_round("hello_max")
-tr, tr_all = median_round("transform_max")
+trs = {n: median_round(f"transform_max.{n}") for n in MAX_NAMES}
+tr, tr_all = trs[FLOW]
 hrate, trate, inr = run("hello_rate"), run("transform_rate"), run("in_rate")
 
 # What the sidecar counted, what the receiver got, what is left in the outbox.
@@ -324,20 +349,20 @@ def ms(x):
 def verdict(ok):
     return "met" if ok else "NOT met"
 
-tr_ratio = tr["rps"] / hello["rps"]
 in_ok = inr["p99"] < 10 and inr["bad"] == 0 and lost == 0 and rejected == 0
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 print(f"\nfieldmap {REV}, {now}, {NPROC} cores, oha {OHA}, sidecar log level "
       f"{os.environ.get('SIDECAR_LOG', 'info')}")
-print(f"max load: wrk -t 2 -c {CONN} with 20,000 varied pushes, {DUR} s, median of {ROUNDS} round(s) by req/s; "
+print(f"max load: wrk -t 2 -c {CONN} with 20,000 varied requests per flow, {DUR} s, median of {ROUNDS} round(s) by req/s; "
       f"fixed rate: {RATE} req/s for {DUR} s, latency corrected for coordinated omission\n")
 print("| case | load | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx+errors | server CPU us/req "
       "| vs hello | target |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
 rows = [
     ("hello_axum", f"-c {CONN}", hello, "1.00x req/s", "baseline"),
-    (f"POST /transform", f"-c {CONN}", tr, f"{tr_ratio:.2f}x req/s",
-     f">= 0.50x req/s: {verdict(tr_ratio >= 0.5)}"),
+    *((f"POST /transform/{n}", f"-c {CONN}", x, f"{x['rps'] / hello['rps']:.2f}x req/s",
+       f">= 0.50x req/s: {verdict(x['rps'] / hello['rps'] >= 0.5)}")
+      for n, (x, _) in trs.items()),
     ("hello_axum", f"{RATE}/s", hrate, "1.00x p99", "baseline"),
     ("POST /transform", f"{RATE}/s", trate, f"{trate['p99'] / hrate['p99']:.1f}x p99", ""),
     (f"POST /in (durable)", f"{RATE}/s", inr, f"{inr['p99'] / hrate['p99']:.1f}x p99",
@@ -348,10 +373,12 @@ for name, load, x, vs, target in rows:
           f"{ms(x['p999'])} | {x['bad']} | {x['cpu_us']:.0f} | {vs} | {target} |")
 print()
 if ROUNDS > 1:
-    print(f"- req/s per round: hello_axum {', '.join(f'{v:,.0f}' for v in hello_all)}; "
-          f"/transform {', '.join(f'{v:,.0f}' for v in tr_all)}")
-print(f"- /transform: {tr['rps']:,.0f} req/s = {tr_ratio:.2f} of hello_axum's {hello['rps']:,.0f} "
-      f"(target >= 0.50: {verdict(tr_ratio >= 0.5)})")
+    print(f"- req/s per round: hello_axum {', '.join(f'{v:,.0f}' for v in hello_all)}"
+          + "".join(f"; {n} {', '.join(f'{v:,.0f}' for v in a)}" for n, (_, a) in trs.items()))
+for n, (x, _) in trs.items():
+    print(f"- /transform/{n}: {x['rps']:,.0f} req/s = {x['rps'] / hello['rps']:.2f} of hello_axum's "
+          f"{hello['rps']:,.0f} (target >= 0.50: {verdict(x['rps'] / hello['rps'] >= 0.5)}); "
+          f"server CPU {x['cpu_us']:.0f} us per request")
 print(f"- /in at {RATE}/s: p99 {ms(inr['p99'])} ms (target < 10 ms: {verdict(inr['p99'] < 10)}), "
       f"p99.9 {ms(inr['p999'])} ms, {inr['ok']:,} answered 2xx, {inr['bad']} non-2xx or errors"
       + (f" {inr['codes']} {inr['errs']}" if inr["bad"] else ""))
