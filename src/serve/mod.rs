@@ -112,6 +112,14 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
     tracing::info!("stopped accepting; finishing deliveries under way");
     deliverer.stop(opts.shutdown_grace).await;
     delivery.abort();
+    // Deliveries are noted in commits that skip the fsync: make them durable before leaving.
+    let flushed = tokio::task::spawn_blocking(move || outbox.flush())
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+    if let Err(e) = flushed {
+        tracing::warn!(error = %e, "the outbox could not be flushed: deliveries of the last moments will be repeated");
+    }
     tracing::info!(
         pending = deliverer.depth(),
         "stopped; pending records stay in the outbox"

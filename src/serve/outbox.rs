@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -121,7 +121,23 @@ enum Op {
     Drop(u128),
     /// Keep fields for a later record.
     Remember(Memo),
+    /// Nothing: make every earlier commit durable.
+    Sync,
 }
+
+impl Op {
+    /// Whether the commit must be on disk before the operation is acknowledged. A delivery noted
+    /// (`Done`) or an attempt counted (`Update`) may be lost in a crash: the record is then
+    /// delivered again, with the same idempotency key, which at-least-once allows. Their
+    /// commits skip the fsync, and become durable with the next durable commit, at most
+    /// [`SYNC_AFTER`] later.
+    fn durable(&self) -> bool {
+        !matches!(self, Op::Done(_) | Op::Update(_))
+    }
+}
+
+/// How long the writer leaves non-durable commits (deliveries noted) without a durable one.
+const SYNC_AFTER: Duration = Duration::from_millis(100);
 
 type Ack = std::sync::mpsc::SyncSender<Result<bool, String>>;
 
@@ -202,6 +218,12 @@ impl Outbox {
             .map_err(|_| "the outbox writer has stopped".to_owned())?;
         done.recv()
             .map_err(|_| "the outbox writer has stopped".to_owned())?
+    }
+
+    /// Make every commit so far durable (deliveries are noted without waiting for the disk);
+    /// for a clean shutdown.
+    pub fn flush(&self) -> Result<(), String> {
+        self.send(Op::Sync).map(|_| ())
     }
 
     /// Add an entry; returns once it is on disk.
@@ -322,7 +344,31 @@ impl Outbox {
 }
 
 fn writer(db: &Database, rx: &crossbeam_channel::Receiver<(Op, Option<Ack>)>) {
-    while let Ok(first) = rx.recv() {
+    // Non-durable commits not yet followed by a durable one.
+    let mut unsynced = false;
+    loop {
+        let next = if unsynced {
+            rx.recv_timeout(SYNC_AFTER)
+        } else {
+            rx.recv()
+                .map_err(|_| crossbeam_channel::RecvTimeoutError::Disconnected)
+        };
+        let first = match next {
+            Ok(op) => op,
+            Err(e) => {
+                if unsynced {
+                    let results = apply(db, &[(Op::Sync, None)]);
+                    unsynced = results.iter().any(Result::is_err);
+                    if let Some(Err(e)) = results.first() {
+                        tracing::error!(error = %e, "outbox: cannot make deliveries durable");
+                    }
+                }
+                match e {
+                    crossbeam_channel::RecvTimeoutError::Timeout => continue,
+                    crossbeam_channel::RecvTimeoutError::Disconnected => return,
+                }
+            }
+        };
         let mut batch = vec![first];
         while batch.len() < 1024 {
             match rx.try_recv() {
@@ -331,6 +377,11 @@ fn writer(db: &Database, rx: &crossbeam_channel::Receiver<(Op, Option<Ack>)>) {
             }
         }
         let results = apply(db, &batch);
+        if batch.iter().any(|(op, _)| op.durable()) {
+            unsynced = false;
+        } else if results.iter().any(Result::is_ok) {
+            unsynced = true;
+        }
         for ((_, ack), result) in batch.into_iter().zip(results) {
             if let Some(ack) = ack {
                 let _ = ack.send(result);
@@ -340,10 +391,14 @@ fn writer(db: &Database, rx: &crossbeam_channel::Receiver<(Op, Option<Ack>)>) {
 }
 
 /// Apply a batch in one transaction; one result per operation (all errors when the commit
-/// fails: nothing of the batch is on disk then).
+/// fails: nothing of the batch is on disk then). The commit is durable (fsync) when one of the
+/// operations needs it.
 fn apply(db: &Database, batch: &[(Op, Option<Ack>)]) -> Vec<Result<bool, String>> {
     let run = || -> Result<Vec<Result<bool, String>>, String> {
-        let w = db.begin_write().map_err(err)?;
+        let mut w = db.begin_write().map_err(err)?;
+        if !batch.iter().any(|(op, _)| op.durable()) {
+            w.set_durability(redb::Durability::None).map_err(err)?;
+        }
         let mut results = Vec::with_capacity(batch.len());
         {
             let mut pending = w.open_table(PENDING).map_err(err)?;
@@ -378,6 +433,7 @@ fn apply(db: &Database, batch: &[(Op, Option<Ack>)]) -> Vec<Result<bool, String>
                         }
                     }
                     Op::Drop(id) => dead.remove(*id).map_err(err).map(|o| o.is_some()),
+                    Op::Sync => Ok(true),
                     Op::Remember(m) => serde_json::to_vec(m)
                         .map_err(err)
                         .and_then(|b| {
@@ -452,6 +508,35 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!(p[0], a);
         assert_eq!((p[1].attempts, p[1].last_error.as_str()), (1, "HTTP 503"));
+    }
+
+    /// Deliveries are noted in commits without an fsync; they become durable with the next
+    /// durable commit, after a moment of quiet, on `flush`, and when the outbox is closed.
+    #[test]
+    fn deliveries_noted_without_waiting_for_the_disk_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids = Ids::default();
+        let (a, b, c) = (entry(&ids, "f"), entry(&ids, "f"), entry(&ids, "f"));
+        {
+            let o = Outbox::open(dir.path()).unwrap();
+            for e in [&a, &b, &c] {
+                o.put(e.clone()).unwrap();
+            }
+            o.done(a.id).unwrap();
+            std::thread::sleep(SYNC_AFTER * 3); // synced by the writer when idle
+            o.done(b.id).unwrap();
+            o.flush().unwrap();
+            assert_eq!(o.counts().unwrap(), (1, 0));
+        }
+        let o = (0..100)
+            .find_map(|_| {
+                Outbox::open(dir.path()).ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                })
+            })
+            .expect("reopened");
+        assert_eq!(o.pending().unwrap(), vec![c]);
     }
 
     #[test]
