@@ -479,6 +479,19 @@ mod tests {
         }
     }
 
+    /// The outbox in `dir` again, once the writer thread of the previous one has let it go
+    /// (it does when every handle is dropped).
+    fn reopen(dir: &Path) -> Outbox {
+        (0..100)
+            .find_map(|_| {
+                Outbox::open(dir).ok().or_else(|| {
+                    std::thread::sleep(Duration::from_millis(20));
+                    None
+                })
+            })
+            .expect("reopened")
+    }
+
     #[test]
     fn entries_survive_a_reopen_and_move_between_tables() {
         let dir = tempfile::tempdir().unwrap();
@@ -495,15 +508,7 @@ mod tests {
             o.update(failed).unwrap();
             assert_eq!(o.counts().unwrap(), (2, 0));
         }
-        // The writer thread lets the database go once every handle is dropped.
-        let o = (0..100)
-            .find_map(|_| {
-                Outbox::open(dir.path()).ok().or_else(|| {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    None
-                })
-            })
-            .expect("reopened");
+        let o = reopen(dir.path());
         let p = o.pending().unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p[0], a);
@@ -528,14 +533,7 @@ mod tests {
             o.flush().unwrap();
             assert_eq!(o.counts().unwrap(), (1, 0));
         }
-        let o = (0..100)
-            .find_map(|_| {
-                Outbox::open(dir.path()).ok().or_else(|| {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    None
-                })
-            })
-            .expect("reopened");
+        let o = reopen(dir.path());
         assert_eq!(o.pending().unwrap(), vec![c]);
     }
 
