@@ -127,7 +127,10 @@ out).\n\
 through unchanged when it is not a valid phone number (empty text included).\n\
 - `extension`: an extension (`x12`, `ext. 12`) is dropped from the output by default; \
 `extension: reject` fails the record with reason `phone_extension`.\n\n\
-`null` passes through; lists are converted element by element.",
+`null` passes through; lists are converted element by element.\n\n\
+Each `phone` step remembers its answers for the last 1,024 to 2,048 distinct texts it saw \
+(tracking numbers, agents and answering points come back call after call): a number seen lately \
+costs a lookup instead of libphonenumber's parsing.",
         examples: &[
             Example {
                 step: "phone",
