@@ -9,8 +9,8 @@
 #   -c CONN    connections of the max-load cases (default 50)
 #   -q RATE    requests per second of the fixed-rate cases (default 1000)
 #   -r ROUNDS  rounds of the max-load cases (default 3); each round runs hello_axum then
-#              /transform, so drift on the shared machine hits both alike; the table shows the
-#              median round (by req/s)
+#              /transform of each flow, so drift on the shared machine hits all alike; the table
+#              shows the median round (by req/s) of each
 # Env: BENCH_DIR         logs, oha's JSON, the outbox (default /tmp/fieldmap-bench-serve)
 #      CARGO_TARGET_DIR  where the release binaries are built (default ./target)
 #      SIDECAR_LOG       RUST_LOG of the sidecar (default info, the sidecar's own default: two
@@ -20,11 +20,11 @@
 # then /healthz is polled until it answers):
 #   hello      target/release/examples/hello_axum: answers every method and path 200 "OK"
 #   receiver   a second hello_axum, the sidecar's destination (GET /count: requests received)
-#   sidecar    fieldmap serve --flow delacon-call-end-to-leadsquared-call-log, a fresh outbox,
-#              LEADSQUARED_CALL_LOG_URL=http://RECEIVER/calllog
-# Load, every request a POST of a Delacon call-end push (content-type application/json;
-# hello_axum gets the same requests: the baseline reads the same bytes off the socket, and
-# answers without looking at them):
+#   sidecar    fieldmap serve --flow F for the flows of MAX_FLOWS, a fresh outbox,
+#              LEADSQUARED_CALL_LOG_URL=http://RECEIVER/calllog (CallTools gets a dummy key:
+#              /transform delivers nothing)
+# Load, every request a POST (hello_axum gets the same requests as the Delacon flow: the
+# baseline reads the same bytes off the socket, and answers without looking at them):
 #   max load   wrk (Debian's `wrk` package) with scripts/bench-serve-bodies.lua: per flow of
 #              MAX_FLOWS (one per vendor that pushes to the sidecar), 20,000 distinct requests
 #              made from one of its fixtures, varied as real traffic is (the `phone` rule
@@ -33,7 +33,7 @@
 #                schemas both ways): own call id and caller, one of 200 answering points and
 #                20 numbers dialed; web lead to CallTools: own phone number; CallerReady ring
 #                request (form body, agents joined from a CSV table): own caller number.
-#              hello_axum gets the Delacon requests, the largest;
+#              hello_axum gets the Delacon requests, the largest. Needs wrk;
 #   fixed rate oha (installed with `cargo install oha --locked` when missing) with the fixture
 #              itself: it keeps a rate and corrects latencies for coordinated omission.
 #
