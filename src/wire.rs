@@ -477,7 +477,7 @@ impl ReplyPlan {
             (Body::Text(name, ct), result) => {
                 let text = self
                     .templates
-                    .render(name, &context(input, result, env))
+                    .render_with_context(name, &context(input, result, env))
                     .unwrap_or_default();
                 (ct.clone(), text.into_bytes())
             }
@@ -491,19 +491,30 @@ impl ReplyPlan {
     }
 }
 
+/// What reply templates see. Built once per answer and shared by its templates (handlebars'
+/// `render` would serialize its data into a new copy on every call; `json!` would too).
 fn context(
     input: Option<&Record>,
     result: Result<&Output<'_>, &Failure>,
     env: &Map<String, Value>,
-) -> Value {
-    serde_json::json!({
-        "in": input.map_or(Value::Object(Map::new()), |r| Value::Object(r.to_object())),
-        "out": result.ok().map_or(Value::Null, |o| Value::Object(o.to_object())),
-        "error": result.err().map_or(String::new(), |f| f.message.clone()),
-        "reason": result.err().map_or(String::new(), |f| f.reason.to_string()),
-        "field": result.err().map_or(String::new(), |f| f.field.clone()),
-        "env": env,
-    })
+) -> handlebars::Context {
+    let text = |f: fn(&Failure) -> String| Value::String(result.err().map_or(String::new(), f));
+    let mut m = Map::with_capacity(6);
+    m.insert(
+        "in".into(),
+        Value::Object(input.map_or_else(Map::new, Record::to_object)),
+    );
+    m.insert(
+        "out".into(),
+        result
+            .ok()
+            .map_or(Value::Null, |o| Value::Object(o.to_object())),
+    );
+    m.insert("error".into(), text(|f| f.message.clone()));
+    m.insert("reason".into(), text(|f| f.reason.to_string()));
+    m.insert("field".into(), text(|f| f.field.clone()));
+    m.insert("env".into(), Value::Object(env.clone()));
+    handlebars::Context::from(Value::Object(m))
 }
 
 fn walk_strings(v: &Value, f: &mut dyn FnMut(&str)) {
@@ -539,9 +550,9 @@ fn register(h: &mut Handlebars<'static>, v: &Value, at: &str, errs: &mut Vec<Str
     }
 }
 
-fn render(h: &Handlebars<'static>, v: &Value, ctx: &Value) -> Value {
+fn render(h: &Handlebars<'static>, v: &Value, ctx: &handlebars::Context) -> Value {
     match v {
-        Value::String(name) => Value::String(h.render(name, ctx).unwrap_or_default()),
+        Value::String(name) => Value::String(h.render_with_context(name, ctx).unwrap_or_default()),
         Value::Array(a) => Value::Array(a.iter().map(|x| render(h, x, ctx)).collect()),
         Value::Object(m) => Value::Object(
             m.iter()
