@@ -225,6 +225,8 @@ enum Input {
     Named(Vec<(String, Path)>),
     Const(Value),
     Template(String),
+    /// A template that reads nothing but `env`: rendered once, when the mapping is compiled.
+    Rendered(Value),
     Nothing,
 }
 
@@ -258,6 +260,86 @@ struct ExtrasPlan {
     /// For CSV rows: the (column, output name) pairs, computed once per header (keyed by its
     /// address), so names are not renamed again for every row.
     columns: std::sync::OnceLock<(u64, Option<ExtraColumns>)>,
+}
+
+/// Render once the templates that read nothing but `env` (a vendor's account or campaign id):
+/// their text is the same for every record. A template that fails to render is left to fail
+/// per record, with the field's error handling.
+fn fold_env_templates(fields: &mut [FieldPlan], templates: &Handlebars<'static>, env: &Value) {
+    let mut ctx: Option<handlebars::Context> = None;
+    for f in fields {
+        let Input::Template(name) = &f.input else {
+            continue;
+        };
+        if !templates.get_template(name).is_some_and(reads_only_env) {
+            continue;
+        }
+        let ctx = ctx.get_or_insert_with(|| {
+            let mut m = Map::new();
+            m.insert("env".into(), env.clone());
+            handlebars::Context::from(Value::Object(m))
+        });
+        if let Ok(text) = templates.render_with_context(name, ctx) {
+            f.input = Input::Rendered(Value::String(text));
+        }
+    }
+}
+
+/// Whether a template reads nothing but `env.…` paths and literals, through the built-in
+/// helpers that only compare or combine values (`if`, `unless`, `eq`, `and`, ...). Anything else
+/// (`in`, `now`, `this`, `../`, `each`, `with`, `lookup`, partials) keeps it a per-record
+/// template.
+fn reads_only_env(t: &handlebars::Template) -> bool {
+    use handlebars::template::{Parameter, TemplateElement as E};
+    const PURE: &[&str] = &[
+        "if", "unless", "eq", "ne", "gt", "gte", "lt", "lte", "and", "or", "not", "len",
+    ];
+    fn env_path(p: &handlebars::Path) -> bool {
+        match p {
+            handlebars::Path::Relative((segs, _)) => {
+                matches!(segs.first(), Some(handlebars::PathSeg::Named(n)) if n == "env")
+                    && segs
+                        .iter()
+                        .all(|s| matches!(s, handlebars::PathSeg::Named(_)))
+            }
+            handlebars::Path::Local(_) => false,
+        }
+    }
+    fn param(p: &Parameter) -> bool {
+        match p {
+            Parameter::Literal(_) => true,
+            Parameter::Path(path) => env_path(path),
+            Parameter::Subexpression(sub) => element(&sub.element),
+            _ => false,
+        }
+    }
+    fn helper(h: &handlebars::template::HelperTemplate) -> bool {
+        let shape_ok = h.block_param.is_none()
+            && h.params.iter().all(param)
+            && h.hash.values().all(param)
+            && h.template.as_ref().is_none_or(reads_only_env)
+            && h.inverse.as_ref().is_none_or(reads_only_env);
+        let name_ok = match &h.name {
+            // `{{env.X}}`: a path printed.
+            Parameter::Path(p) if h.params.is_empty() && h.hash.is_empty() && !h.block => {
+                env_path(p)
+            }
+            Parameter::Name(n) if h.params.is_empty() && h.hash.is_empty() && !h.block => {
+                n == "env"
+            }
+            Parameter::Name(n) => PURE.contains(&n.as_str()),
+            _ => false,
+        };
+        shape_ok && name_ok
+    }
+    fn element(e: &E) -> bool {
+        match e {
+            E::RawString(_) | E::Comment(_) => true,
+            E::Expression(h) | E::HtmlExpression(h) | E::HelperBlock(h) => helper(h),
+            _ => false,
+        }
+    }
+    t.elements.iter().all(element)
 }
 
 /// The output of one record: fields in output order. Values may be null; the encoder applies the
@@ -720,6 +802,8 @@ put a `when` or `on_error: next` on each earlier one",
         let Some(linked) = linked else {
             return Err(errs.list);
         };
+        let env_value = Value::Object(linked.env.values().clone());
+        fold_env_templates(&mut fields, &templates, &env_value);
         Ok(Plan {
             name: m.name.clone(),
             source: m.source.clone(),
@@ -735,7 +819,7 @@ put a `when` or `on_error: next` on each earlier one",
             fields,
             extras,
             templates,
-            env_value: Value::Object(linked.env.values().clone()),
+            env_value,
             env: linked.env,
             consumed,
             input_schema: linked.input_schema,
@@ -825,7 +909,7 @@ put a `when` or `on_error: next` on each earlier one",
                     Input::From(p) => p.iter().map(|p| p.as_str()).collect(),
                     _ => Vec::new(),
                 },
-                template: matches!(f.input, Input::Template(_)),
+                template: matches!(f.input, Input::Template(_) | Input::Rendered(_)),
                 default: f.default.as_ref(),
                 on_error: f.on_error,
                 required: f.required,
@@ -1056,6 +1140,10 @@ put a `when` or `on_error: next` on each earlier one",
             Input::Const(c) => {
                 *v = c.clone();
                 "value".into()
+            }
+            Input::Rendered(text) => {
+                v.clone_from(text);
+                "template".into()
             }
             Input::Template(name) => {
                 let ctx = template_ctx.get_or_insert_with(|| {
@@ -1518,6 +1606,50 @@ mod tests {
             out(&p, json!({"first": "A", "last": "O'B"})).unwrap(),
             json!({"N": "A & O'B t<1>"})
         );
+    }
+
+    #[test]
+    fn templates_that_read_only_env_are_found() {
+        let cases = [
+            ("{{env.A}}", true),
+            ("id {{env.A}}-{{env.B_C}}", true),
+            ("{{#if env.A}}{{env.A}}{{else}}none{{/if}}", true),
+            (
+                "{{#if (eq env.A \"1\")}}one{{/if}}{{~#unless env.B}} no B{{/unless}}",
+                true,
+            ),
+            ("plain text", true),
+            ("{{in.a}}", false),
+            ("{{now}}", false),
+            ("{{env.A}} {{in.b}}", false),
+            ("{{#if env.A}}{{in.b}}{{/if}}", false),
+            ("{{#each env.L}}{{this}}{{/each}}", false),
+            ("{{lookup env \"A\"}}", false),
+            ("{{#with env}}{{A}}{{/with}}", false),
+            ("{{../env.A}}", false),
+            ("{{env}}", true),
+        ];
+        for (text, want) in cases {
+            let t = handlebars::Template::compile(text).unwrap();
+            assert_eq!(reads_only_env(&t), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn env_templates_are_rendered_once_with_the_same_text() {
+        // SAFETY of the test: a variable name unique to this test.
+        unsafe { std::env::set_var("FIELDMAP_TEST_CAMPAIGN", "c<7>") };
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - to: C\n    template: \"campaign {{{{#if env.FIELDMAP_TEST_CAMPAIGN}}}}{{{{env.FIELDMAP_TEST_CAMPAIGN}}}}{{{{else}}}}none{{{{/if}}}}\"\n  - to: N\n    template: \"{{{{in.n}}}}\"\n"
+        ));
+        assert!(matches!(p.fields[0].input, Input::Rendered(_)));
+        assert!(matches!(p.fields[1].input, Input::Template(_)));
+        for n in ["1", "2"] {
+            assert_eq!(
+                out(&p, json!({"n": n})).unwrap(),
+                json!({"C": "campaign c<7>", "N": n})
+            );
+        }
     }
 
     #[test]
