@@ -318,7 +318,6 @@ def median_round(case):
 
 hello, hello_all = median_round("hello_max")
 trs = {n: median_round(f"transform_max.{n}") for n in MAX_NAMES}
-tr, tr_all = trs[FLOW]
 hrate, trate, inr = run("hello_rate"), run("transform_rate"), run("in_rate")
 
 # What the sidecar counted, what the receiver got, what is left in the outbox.
