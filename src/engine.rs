@@ -10,6 +10,8 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use handlebars::Handlebars;
+
+use crate::template::{Fallback, Fast};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -224,7 +226,8 @@ enum Input {
     List(Vec<Path>),
     Named(Vec<(String, Path)>),
     Const(Value),
-    Template(String),
+    /// A template registered under this name, and its direct form when it has one.
+    Template(String, Option<Fast>),
     /// A template that reads nothing but `env`: rendered once, when the mapping is compiled.
     Rendered(Value),
     Nothing,
@@ -268,7 +271,7 @@ struct ExtrasPlan {
 fn fold_env_templates(fields: &mut [FieldPlan], templates: &Handlebars<'static>, env: &Value) {
     let mut ctx: Option<handlebars::Context> = None;
     for f in fields {
-        let Input::Template(name) = &f.input else {
+        let Input::Template(name, _) = &f.input else {
             continue;
         };
         if !templates.get_template(name).is_some_and(reads_only_env) {
@@ -690,7 +693,8 @@ put a `when` or `on_error: next` on each earlier one",
                 for var in crate::env::refs(&t.value) {
                     env_used.push((var, t.referenced));
                 }
-                Input::Template(tname)
+                let fast = templates.get_template(&tname).and_then(Fast::compile);
+                Input::Template(tname, fast)
             } else {
                 Input::Nothing
             };
@@ -909,7 +913,7 @@ put a `when` or `on_error: next` on each earlier one",
                     Input::From(p) => p.iter().map(|p| p.as_str()).collect(),
                     _ => Vec::new(),
                 },
-                template: matches!(f.input, Input::Template(_) | Input::Rendered(_)),
+                template: matches!(f.input, Input::Template(..) | Input::Rendered(_)),
                 default: f.default.as_ref(),
                 on_error: f.on_error,
                 required: f.required,
@@ -989,9 +993,17 @@ put a `when` or `on_error: next` on each earlier one",
             });
         }
         let mut out: Vec<(Cow<'p, str>, Value)> = Vec::with_capacity(self.fields.len() + 4);
-        // Built once per record, for every template of the plan (a `Context` built from a `Value`
-        // is moved in, not serialized again on each render).
-        let mut template_ctx: Option<handlebars::Context> = None;
+        // Shared by every template of the record: one `now`, and handlebars' context when a
+        // template needs it.
+        let mut templates = TemplateData {
+            rec,
+            env: &self.env_value,
+            now: match &self.now {
+                Some(n) => Cow::Borrowed(n.as_str()).into(),
+                None => std::cell::OnceCell::new(),
+            },
+            ctx: None,
+        };
         for f in &self.fields {
             // An alternative whose name an earlier field already gave is skipped.
             if f.repeats
@@ -1018,7 +1030,7 @@ put a `when` or `on_error: next` on each earlier one",
                 continue;
             };
             let present = match trace.as_deref_mut() {
-                None => self.field(f, rec, &mut template_ctx, None, slot),
+                None => self.field(f, rec, &mut templates, None, slot),
                 Some(tr) => {
                     let mut t = FieldTrace {
                         field: f.label().to_owned(),
@@ -1027,7 +1039,7 @@ put a `when` or `on_error: next` on each earlier one",
                         steps: Vec::new(),
                         outcome: String::new(),
                     };
-                    let present = self.field(f, rec, &mut template_ctx, Some(&mut t), slot);
+                    let present = self.field(f, rec, &mut templates, Some(&mut t), slot);
                     t.outcome = match &present {
                         Ok(false) => "skipped: the `when` condition is false".into(),
                         Ok(true) if slot.is_null() => "missing: left out of the output".into(),
@@ -1105,7 +1117,7 @@ put a `when` or `on_error: next` on each earlier one",
         &self,
         f: &FieldPlan,
         rec: &Record,
-        template_ctx: &mut Option<handlebars::Context>,
+        templates: &mut TemplateData<'_>,
         mut trace: Option<&mut FieldTrace>,
         v: &mut Value,
     ) -> Result<bool, Failure> {
@@ -1145,21 +1157,18 @@ put a `when` or `on_error: next` on each earlier one",
                 v.clone_from(text);
                 "template".into()
             }
-            Input::Template(name) => {
-                let ctx = template_ctx.get_or_insert_with(|| {
-                    // Built as values, not with `json!` (which would serialize the record
-                    // into a second copy).
-                    let mut m = Map::with_capacity(3);
-                    m.insert("in".into(), Value::Object(rec.to_object()));
-                    m.insert("env".into(), self.env_value.clone());
-                    let now = self.now.clone();
-                    m.insert(
-                        "now".into(),
-                        Value::String(now.unwrap_or_else(|| jiff::Timestamp::now().to_string())),
-                    );
-                    handlebars::Context::from(Value::Object(m))
-                });
-                match self.templates.render_with_context(name, ctx) {
+            Input::Template(name, fast) => {
+                let rendered = match fast {
+                    Some(fast) => {
+                        let mut text = String::new();
+                        match fast.render(&*templates, &mut text) {
+                            Ok(()) => Ok(text),
+                            Err(Fallback) => templates.render(self, name),
+                        }
+                    }
+                    None => templates.render(self, name),
+                };
+                match rendered {
                     Ok(s) => *v = Value::String(s),
                     Err(e) => {
                         return Err(Failure {
@@ -1343,6 +1352,75 @@ put a `when` or `on_error: next` on each earlier one",
 
 /// Put the value of the first of `paths` that has a non-empty one into `v`, else of the first
 /// present one; the path it came from. `v` stays null when none is present.
+/// What the templates of one record read: the record, `env` and `now` (the same for all of them),
+/// and handlebars' context, built the first time a template needs handlebars' renderer.
+struct TemplateData<'r> {
+    rec: &'r Record,
+    env: &'r Value,
+    now: std::cell::OnceCell<Cow<'r, str>>,
+    ctx: Option<handlebars::Context>,
+}
+
+impl TemplateData<'_> {
+    fn now(&self) -> &str {
+        self.now
+            .get_or_init(|| Cow::Owned(jiff::Timestamp::now().to_string()))
+    }
+
+    /// Render with handlebars' renderer.
+    fn render(&mut self, plan: &Plan, name: &str) -> Result<String, handlebars::RenderError> {
+        if self.ctx.is_none() {
+            // Built as values, not with `json!` (which would serialize the record into a second
+            // copy), and moved into the context once for every template of the record.
+            let mut m = Map::with_capacity(3);
+            m.insert("in".into(), Value::Object(self.rec.to_object()));
+            m.insert("env".into(), self.env.clone());
+            m.insert("now".into(), Value::String(self.now().to_owned()));
+            self.ctx = Some(handlebars::Context::from(Value::Object(m)));
+        }
+        let ctx = self.ctx.as_ref().expect("built above");
+        plan.templates.render_with_context(name, ctx)
+    }
+}
+
+/// The paths of the direct form of templates read the same data handlebars' context holds:
+/// `{"in": the record, "env": ..., "now": ...}`.
+impl crate::template::Scope for TemplateData<'_> {
+    fn get(&self, segs: &[String]) -> Result<Option<Cow<'_, Value>>, Fallback> {
+        let (root, rest) = segs.split_first().ok_or(Fallback)?;
+        match root.as_str() {
+            "in" => {
+                // `{{in}}` itself: the record as an object (rare; handlebars builds it).
+                let (name, rest) = rest.split_first().ok_or(Fallback)?;
+                match self.rec.field(name) {
+                    Some(Cow::Borrowed(v)) => {
+                        Ok(crate::template::walk(v, rest)?.map(Cow::Borrowed))
+                    }
+                    Some(Cow::Owned(v)) => {
+                        Ok(crate::template::walk(&v, rest)?.map(|x| Cow::Owned(x.clone())))
+                    }
+                    // A CSV row's cells past its header are named `_extra_N` in the object.
+                    None if matches!(self.rec, Record::Row { .. })
+                        && name.starts_with("_extra_") =>
+                    {
+                        Err(Fallback)
+                    }
+                    None => Ok(None),
+                }
+            }
+            "env" => Ok(crate::template::walk(self.env, rest)?.map(Cow::Borrowed)),
+            "now" => {
+                if rest.is_empty() {
+                    Ok(Some(Cow::Owned(Value::String(self.now().to_owned()))))
+                } else {
+                    Ok(None)
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 fn read_from<'a>(paths: &'a [Path], rec: &Record, v: &mut Value) -> Option<&'a Path> {
     // The usual `from: column`: the value goes straight into `v`.
     if let [p] = paths {
@@ -1609,6 +1687,59 @@ mod tests {
     }
 
     #[test]
+    fn direct_templates_read_records_as_handlebars_does() {
+        // The same template, once in its direct form and once rendered by handlebars alone (the
+        // `{{#each}}` keeps it from the direct form), on CSV rows (a repeated column, a cell past
+        // the header) and on objects.
+        let body = "{{in.a}}|{{in.[b c]}}|{{in._extra_1}}|{{#if in.n.0}}{{in.n.0.k}}{{else}}-{{/if}}|{{in.none}}|{{now}}";
+        let plan = |t: &str| {
+            let yaml = format!("{HEAD}fields:\n  - to: T\n    template: {t:?}\n");
+            let l = mapping::parse(FsPath::new("t.yaml"), yaml).unwrap_or_else(|e| panic!("{e}"));
+            let opts = CompileOptions {
+                now: Some("2001-02-03T04:05:06Z".into()),
+                ..CompileOptions::default()
+            };
+            Plan::compile(&l, opts).unwrap_or_else(|e| panic!("{}", e[0]))
+        };
+        let direct = plan(body);
+        let slow = plan(&format!("{body}{{{{#each in.zz}}}}{{{{/each}}}}"));
+        assert!(matches!(
+            direct.fields[0].input,
+            Input::Template(_, Some(_))
+        ));
+        assert!(matches!(slow.fields[0].input, Input::Template(_, None)));
+        let h = std::sync::Arc::new(Headers::new(vec!["a".into(), "b c".into(), "a".into()]));
+        let rows = [vec!["1", "2", "3"], vec!["", "x"], vec!["1", "2", "3", "4"]];
+        let mut records: Vec<Record> = rows
+            .iter()
+            .map(|r| Record::Row {
+                headers: h.clone(),
+                row: csv::StringRecord::from(r.clone()).into(),
+            })
+            .collect();
+        for v in [
+            json!({"a": 1, "b c": [1, "x"], "n": [{"k": true}]}),
+            json!({"a": null, "n": []}),
+            json!({"a": {"x": 1}, "n": {"0": {"k": "by key"}}}),
+        ] {
+            records.push(rec(v));
+        }
+        for r in &records {
+            let a = direct.apply(r).map(|o| o.to_object());
+            let b = slow.apply(r).map(|o| o.to_object());
+            assert_eq!(a, b, "{r:?}");
+        }
+        // Handlebars' error (an array indexed by a name) is kept: the direct form hands over.
+        let r = rec(json!({"n": [1]}));
+        let t = plan("{{in.n.x}}");
+        let e = t.apply(&r).unwrap_err();
+        assert_eq!(
+            (e.rule.as_str(), e.reason.as_ref()),
+            ("template", "template_error")
+        );
+    }
+
+    #[test]
     fn templates_that_read_only_env_are_found() {
         let cases = [
             ("{{env.A}}", true),
@@ -1643,7 +1774,7 @@ mod tests {
             "{HEAD}fields:\n  - to: C\n    template: \"campaign {{{{#if env.FIELDMAP_TEST_CAMPAIGN}}}}{{{{env.FIELDMAP_TEST_CAMPAIGN}}}}{{{{else}}}}none{{{{/if}}}}\"\n  - to: N\n    template: \"{{{{in.n}}}}\"\n"
         ));
         assert!(matches!(p.fields[0].input, Input::Rendered(_)));
-        assert!(matches!(p.fields[1].input, Input::Template(_)));
+        assert!(matches!(p.fields[1].input, Input::Template(..)));
         for n in ["1", "2"] {
             assert_eq!(
                 out(&p, json!({"n": n})).unwrap(),

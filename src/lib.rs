@@ -15,6 +15,7 @@ pub mod profile;
 pub mod record;
 pub mod review;
 pub mod serve;
+pub mod template;
 pub mod transform;
 pub mod validate;
 pub mod wire;
