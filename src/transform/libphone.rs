@@ -216,6 +216,16 @@ pub fn country_id(n: &PhoneNumber) -> Option<phonenumber::country::Id> {
     }
 }
 
+/// A valid number in E.164: what libphonenumber's formatter writes in that mode (`+`, the
+/// country code, the national significant number), without the national formatting rules the
+/// formatter looks up first (E.164 uses none of them; finding one matches the metadata's
+/// leading-digit patterns, most of the cost of formatting). The formatter fails only for a
+/// country code without metadata, which no valid number has.
+pub fn e164(n: &PhoneNumber, out: &mut String) {
+    use std::fmt::Write;
+    let _ = write!(out, "+{}{}", n.code().value(), n.national());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,7 +238,18 @@ mod tests {
             n.country().id(),
             "country of {text:?} read as {region:?}"
         );
+        same_e164(&n);
         Some((is_valid(&n), phonenumber::is_valid(&n)))
+    }
+
+    /// A valid number's E.164 text is the formatter's.
+    fn same_e164(n: &PhoneNumber) {
+        if phonenumber::is_valid(n) {
+            let mut ours = String::new();
+            e164(n, &mut ours);
+            let theirs = n.format().mode(phonenumber::Mode::E164).to_string();
+            assert_eq!(ours, theirs);
+        }
     }
 
     #[test]
@@ -258,6 +279,7 @@ mod tests {
                     };
                     assert_eq!(is_valid(&n), phonenumber::is_valid(&n), "{text}");
                     assert_eq!(country_id(&n), n.country().id(), "{text}");
+                    same_e164(&n);
                     checked += 1;
                 }
             }

@@ -419,7 +419,10 @@ impl Phone {
                 write!(out, "{}", n.national()).ok()?;
                 return Some(out);
             }
-            Format::E164 => Mode::E164,
+            Format::E164 => {
+                libphone::e164(n, &mut out);
+                return Some(out);
+            }
             Format::International => Mode::International,
             Format::National => Mode::National,
         };
