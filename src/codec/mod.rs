@@ -193,6 +193,31 @@ pub fn strip_trailing_commas(bytes: &[u8]) -> Option<Vec<u8>> {
     out
 }
 
+/// A JSON object read into a map made with room for a vendor's payload: an empty map grows, and
+/// rehashes every key, several times on the way to 30 fields. The same map as `Value`'s own
+/// (a repeated key keeps its first place and its last value).
+struct Object(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Object;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Object, A::Error> {
+                let mut m = Map::with_capacity(a.size_hint().unwrap_or(32));
+                while let Some((k, v)) = a.next_entry::<String, Value>()? {
+                    m.insert(k, v);
+                }
+                Ok(Object(m))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
 fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Record, DecodeError> {
     let text = || String::from_utf8_lossy(bytes).into_owned();
     match format {
@@ -205,6 +230,11 @@ fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Re
             }),
         },
         _ => {
+            // The usual case first: one object. Anything else (another value, a syntax error,
+            // trailing commas) is read again below, for its kind or its error.
+            if let Ok(Object(m)) = serde_json::from_slice::<Object>(bytes) {
+                return Ok(Record::Object(m));
+            }
             match serde_json::from_slice::<Value>(bytes).or_else(|e| {
                 match strip_trailing_commas(bytes).filter(|_| trailing_commas) {
                     Some(fixed) => serde_json::from_slice::<Value>(&fixed),
@@ -864,6 +894,37 @@ mod tests {
         assert_eq!(e.reason, "invalid_json");
         let rec = decode(Raw::Line(line), Format::Json, None, true).unwrap();
         assert_eq!(rec.to_object()["PLA_Call_Id"], json!("1"));
+    }
+
+    #[test]
+    fn a_json_line_reads_as_serde_json_reads_it() {
+        for text in [
+            r#"{"b": 1, "a": {"x": [1, 2.5, null]}, "b": "last", "c": true}"#,
+            r#"  {}  "#,
+            r#"{"k": "\u00e9\n", "": ""}"#,
+        ] {
+            let rec = decode(Raw::Line(text.into()), Format::Json, None, false).unwrap();
+            let want: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(Value::Object(rec.to_object()), want, "{text}");
+            // Key order too (a repeated key keeps its first place).
+            let keys: Vec<&str> = rec.keys();
+            let want_keys: Vec<&str> = want
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(keys, want_keys, "{text}");
+        }
+        for (text, reason) in [
+            ("[1]", "not_an_object"),
+            ("\"x\"", "not_an_object"),
+            ("{\"a\": 1} x", "invalid_json"),
+            ("{\"a\": }", "invalid_json"),
+        ] {
+            let e = decode(Raw::Line(text.into()), Format::Json, None, false).unwrap_err();
+            assert_eq!(e.reason, reason, "{text}");
+        }
     }
 
     #[test]

@@ -156,18 +156,22 @@ fn compile(code: u16) -> Option<Code> {
 }
 
 /// `source_for`: the region whose rules apply to a national number of `code` (`Ok(None)`: no
-/// region claims it); `Err` when a pattern did not compile.
-fn region(code: &'static Code, national: &str) -> Result<Option<&'static Region>, ()> {
+/// region claims it), and whether it is already known to be valid there (a region without
+/// leading digits claims only the numbers it knows); `Err` when a pattern did not compile.
+fn region(code: &'static Code, national: &str) -> Result<Option<(&'static Region, bool)>, ()> {
     match code {
-        Code::Single(r) => Ok(Some(r)),
+        Code::Single(r) => Ok(Some((r, false))),
         Code::Shared(regions) => {
             for r in regions {
-                let claims = match &r.leading_digits {
-                    Some(re) => re.is_match(national),
-                    None => r.knows(national).ok_or(())?,
+                let (claims, known) = match &r.leading_digits {
+                    Some(re) => (re.is_match(national), false),
+                    None => {
+                        let k = r.knows(national).ok_or(())?;
+                        (k, k)
+                    }
                 };
                 if claims {
-                    return Ok(Some(r));
+                    return Ok(Some((r, known)));
                 }
             }
             Ok(None)
@@ -198,7 +202,8 @@ pub fn prepare(region: &'static Metadata) {
 pub fn is_valid(n: &PhoneNumber) -> bool {
     let national = n.national().to_string();
     let ours = code(n.code().value()).and_then(|c| match region(c, &national) {
-        Ok(Some(r)) => r.knows(&national),
+        Ok(Some((_, true))) => Some(true),
+        Ok(Some((r, false))) => r.knows(&national),
         Ok(None) => Some(false),
         Err(()) => None,
     });
@@ -211,7 +216,7 @@ pub fn country_id(n: &PhoneNumber) -> Option<phonenumber::country::Id> {
     // As `PhoneNumber::metadata` does: the national number without its leading zeros.
     let national = n.national().value().to_string();
     match code(n.code().value()).map(|c| region(c, &national)) {
-        Some(Ok(r)) => r.and_then(|r| r.meta.id().parse().ok()),
+        Some(Ok(r)) => r.and_then(|(r, _)| r.meta.id().parse().ok()),
         None | Some(Err(())) => n.country().id(),
     }
 }
