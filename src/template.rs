@@ -63,6 +63,9 @@ pub fn walk<'a>(mut v: &'a Value, segs: &[String]) -> Result<Option<&'a Value>, 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fast {
     nodes: Vec<Node>,
+    /// How many distinct paths the template reads: each is looked up once per render (`{{#if
+    /// in.X}}…{{in.X}}` reads `in.X` twice).
+    paths: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +84,8 @@ enum Node {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Expr {
-    Path(Vec<String>),
+    /// A path's segments, and its number among the template's distinct paths.
+    Path(Vec<String>, usize),
     Literal(Value),
     /// `eq` (true) or `ne` (false) of two values.
     Compare(bool, Box<Expr>, Box<Expr>),
@@ -98,15 +102,23 @@ impl Fast {
     /// The direct form of a parsed template, or `None` when it uses anything but printing paths
     /// and literals, `if`/`unless`/`else if` and `eq`/`ne`.
     pub fn compile(t: &handlebars::Template) -> Option<Fast> {
+        let mut nodes = nodes(&t.elements)?;
+        let mut paths = Vec::new();
+        number_nodes(&mut nodes, &mut paths);
         Some(Fast {
-            nodes: nodes(&t.elements)?,
+            nodes,
+            paths: paths.len(),
         })
     }
 
     /// Render into `out` (appended to). On [`Fallback`], `out` holds a partial text: the caller
     /// discards it and renders with handlebars.
     pub fn render(&self, scope: &dyn Scope, out: &mut String) -> Result<(), Fallback> {
-        render(&self.nodes, scope, out)
+        let mut r = Render {
+            scope,
+            values: vec![None; self.paths],
+        };
+        r.nodes(&self.nodes, out)
     }
 }
 
@@ -140,7 +152,8 @@ fn printed(h: &HelperTemplate) -> Option<Expr> {
             Parameter::Path(p) => {
                 let segs = path(p)?;
                 // `{{log}}` calls the helper.
-                (segs.len() > 1 || !HELPERS.contains(&segs[0].as_str())).then_some(Expr::Path(segs))
+                (segs.len() > 1 || !HELPERS.contains(&segs[0].as_str()))
+                    .then_some(Expr::Path(segs, 0))
             }
             _ => None,
         };
@@ -205,7 +218,7 @@ fn block(h: &HelperTemplate) -> Option<Node> {
 
 fn param(p: &Parameter) -> Option<Expr> {
     match p {
-        Parameter::Path(p) => Some(Expr::Path(path(p)?)),
+        Parameter::Path(p) => Some(Expr::Path(path(p)?, 0)),
         Parameter::Literal(v) => Some(Expr::Literal(v.clone())),
         Parameter::Subexpression(sub) => match sub.as_element() {
             TemplateElement::Expression(h) => compare(h),
@@ -233,42 +246,98 @@ fn path(p: &handlebars::Path) -> Option<Vec<String>> {
         .collect()
 }
 
-fn render(nodes: &[Node], scope: &dyn Scope, out: &mut String) -> Result<(), Fallback> {
+/// Number the paths of `nodes`: the same path, the same number.
+fn number_nodes(nodes: &mut [Node], paths: &mut Vec<Vec<String>>) {
     for n in nodes {
         match n {
-            Node::Text(s) => out.push_str(s),
-            Node::Print(e) => {
-                if let Some(v) = eval(e, scope)? {
-                    print(&v, out);
-                }
-            }
+            Node::Text(_) => {}
+            Node::Print(e) => number_expr(e, paths),
             Node::If {
                 test,
-                positive,
-                include_zero,
                 then,
                 otherwise,
+                ..
             } => {
-                let v = eval(test, scope)?;
-                let truthy = v.as_deref().is_some_and(|v| truthy(v, *include_zero));
-                let branch = if truthy == *positive { then } else { otherwise };
-                render(branch, scope, out)?;
+                number_expr(test, paths);
+                number_nodes(then, paths);
+                number_nodes(otherwise, paths);
             }
         }
     }
-    Ok(())
 }
 
-fn eval<'s>(e: &'s Expr, scope: &'s dyn Scope) -> Result<Option<Cow<'s, Value>>, Fallback> {
+fn number_expr(e: &mut Expr, paths: &mut Vec<Vec<String>>) {
     match e {
-        Expr::Path(segs) => scope.get(segs),
-        Expr::Literal(v) => Ok(Some(Cow::Borrowed(v))),
-        Expr::Compare(eq, a, b) => {
-            let a = eval(a, scope)?;
-            let b = eval(b, scope)?;
-            let null = Value::Null;
-            let same = a.as_deref().unwrap_or(&null) == b.as_deref().unwrap_or(&null);
-            Ok(Some(Cow::Owned(Value::Bool(same == *eq))))
+        Expr::Path(segs, slot) => {
+            *slot = match paths.iter().position(|p| p == segs) {
+                Some(i) => i,
+                None => {
+                    paths.push(segs.clone());
+                    paths.len() - 1
+                }
+            }
+        }
+        Expr::Literal(_) => {}
+        Expr::Compare(_, a, b) => {
+            number_expr(a, paths);
+            number_expr(b, paths);
+        }
+    }
+}
+
+/// One rendering: the values of the paths read so far, by number.
+struct Render<'s> {
+    scope: &'s dyn Scope,
+    values: Vec<Option<Option<Cow<'s, Value>>>>,
+}
+
+impl<'s> Render<'s> {
+    fn nodes(&mut self, nodes: &'s [Node], out: &mut String) -> Result<(), Fallback> {
+        for n in nodes {
+            match n {
+                Node::Text(s) => out.push_str(s),
+                Node::Print(e) => {
+                    if let Some(v) = self.eval(e)? {
+                        print(&v, out);
+                    }
+                }
+                Node::If {
+                    test,
+                    positive,
+                    include_zero,
+                    then,
+                    otherwise,
+                } => {
+                    let v = self.eval(test)?;
+                    let truthy = v.as_deref().is_some_and(|v| truthy(v, *include_zero));
+                    let branch = if truthy == *positive { then } else { otherwise };
+                    self.nodes(branch, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn eval(&mut self, e: &'s Expr) -> Result<Option<Cow<'s, Value>>, Fallback> {
+        match e {
+            Expr::Path(segs, slot) => {
+                if let Some(Some(v)) = self.values.get(*slot) {
+                    return Ok(v.clone());
+                }
+                let v = self.scope.get(segs)?;
+                if let Some(x) = self.values.get_mut(*slot) {
+                    *x = Some(v.clone());
+                }
+                Ok(v)
+            }
+            Expr::Literal(v) => Ok(Some(Cow::Borrowed(v))),
+            Expr::Compare(eq, a, b) => {
+                let a = self.eval(a)?;
+                let b = self.eval(b)?;
+                let null = Value::Null;
+                let same = a.as_deref().unwrap_or(&null) == b.as_deref().unwrap_or(&null);
+                Ok(Some(Cow::Owned(Value::Bool(same == *eq))))
+            }
         }
     }
 }
@@ -481,6 +550,28 @@ mod tests {
         ] {
             assert_eq!(fast(t), None, "{t}");
         }
+    }
+
+    #[test]
+    fn each_distinct_path_is_read_once() {
+        /// Counts its lookups.
+        struct Counting(Json, std::cell::Cell<usize>);
+        impl Scope for Counting {
+            fn get(&self, segs: &[String]) -> Result<Option<Cow<'_, Value>>, Fallback> {
+                self.1.set(self.1.get() + 1);
+                self.0.get(segs)
+            }
+        }
+        let f = fast("{{#if in.a}}{{in.a}}{{/if}}{{#if (eq in.b in.a)}}{{in.b}}{{/if}}{{in.c}}")
+            .unwrap();
+        assert_eq!(f.paths, 3);
+        let scope = Counting(
+            Json(json!({"in": {"a": "x", "b": "x"}})),
+            Default::default(),
+        );
+        let mut out = String::new();
+        f.render(&scope, &mut out).unwrap();
+        assert_eq!((out.as_str(), scope.1.get()), ("xx", 3));
     }
 
     #[test]

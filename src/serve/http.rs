@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -255,12 +255,12 @@ fn rejected(
 async fn ingest(
     State(app): State<App>,
     Path(flow): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Response {
-    if method == Method::HEAD {
+    // Taken apart rather than extracted one by one: the `HeaderMap` extractor copies every header.
+    let (parts, body) = request.into_parts();
+    let (method, headers, query) = (&parts.method, &parts.headers, parts.uri.query());
+    if *method == Method::HEAD {
         // HEAD is safe (RFC 9110): monitors and link checkers send it; it must not deliver.
         let mut r = error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -288,16 +288,7 @@ async fn ingest(
         );
     };
     metrics::counter!("fieldmap_received_total", "flow" => flow.clone()).increment(1);
-    let r = ingest_flow(
-        &app,
-        &plan,
-        &method,
-        &headers,
-        query.as_deref(),
-        body,
-        &request_id,
-    )
-    .await;
+    let r = ingest_flow(&app, &plan, method, headers, query, body, &request_id).await;
     metrics::histogram!("fieldmap_request_seconds", "flow" => flow)
         .record(started.elapsed().as_secs_f64());
     with_request_id(r, &request_id)
@@ -433,11 +424,11 @@ fn reply_json(r: &Reply) -> String {
 async fn transform(
     State(app): State<App>,
     Path(flow): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Response {
+    // Taken apart rather than extracted one by one: the `HeaderMap` extractor copies every header.
+    let (parts, body) = request.into_parts();
+    let (method, headers, query) = (&parts.method, &parts.headers, parts.uri.query());
     let Some(plan) = app.flows.get(&flow) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -445,7 +436,7 @@ async fn transform(
             &format!("no flow `{flow}` is loaded"),
         );
     };
-    let rec = match read_record(&app, &plan, &method, &headers, query.as_deref(), body).await {
+    let rec = match read_record(&app, &plan, method, headers, query, body).await {
         Ok(Ok(r)) => r,
         Ok(Err(f)) => return rejection(&plan, &f, StatusCode::BAD_REQUEST),
         Err(r) => return r,
