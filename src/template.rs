@@ -161,16 +161,18 @@ fn printed(h: &HelperTemplate) -> Option<Expr> {
     compare(h)
 }
 
+/// Whether the helper is `yes` (true) or `no` (false); `None` for any other.
+fn named(h: &HelperTemplate, yes: &str, no: &str) -> Option<bool> {
+    match &h.name {
+        Parameter::Name(n) if n == yes => Some(true),
+        Parameter::Name(n) if n == no => Some(false),
+        _ => None,
+    }
+}
+
 /// `eq a b` or `ne a b`, without a hash.
 fn compare(h: &HelperTemplate) -> Option<Expr> {
-    let Parameter::Name(name) = &h.name else {
-        return None;
-    };
-    let eq = match name.as_str() {
-        "eq" => true,
-        "ne" => false,
-        _ => return None,
-    };
+    let eq = named(h, "eq", "ne")?;
     if h.block || !h.hash.is_empty() || h.params.len() != 2 || h.block_param.is_some() {
         return None;
     }
@@ -183,14 +185,7 @@ fn compare(h: &HelperTemplate) -> Option<Expr> {
 
 /// `{{#if x}}…{{else}}…{{/if}}` and `unless`, with an optional literal `includeZero`.
 fn block(h: &HelperTemplate) -> Option<Node> {
-    let Parameter::Name(name) = &h.name else {
-        return None;
-    };
-    let positive = match name.as_str() {
-        "if" => true,
-        "unless" => false,
-        _ => return None,
-    };
+    let positive = named(h, "if", "unless")?;
     if h.params.len() != 1 || h.block_param.is_some() {
         return None;
     }
