@@ -55,7 +55,8 @@ pub fn router(app: App) -> Router {
                 "no such route; see /openapi.json",
             )
         })
-        .with_state(app)
+        // Shared, not cloned: axum hands each request its own copy of the state.
+        .with_state(Arc::new(app))
 }
 
 /// The timeout layer answers 408 with no body: give it the JSON body every other error has.
@@ -253,7 +254,7 @@ fn rejected(
 
 /// `GET|POST /in/{flow}`: transform, enqueue durably, answer the sender.
 async fn ingest(
-    State(app): State<App>,
+    State(app): State<Arc<App>>,
     Path(flow): Path<String>,
     request: axum::extract::Request,
 ) -> Response {
@@ -422,7 +423,7 @@ fn reply_json(r: &Reply) -> String {
 
 /// `POST /transform/{flow}`: the mapped output, not delivered.
 async fn transform(
-    State(app): State<App>,
+    State(app): State<Arc<App>>,
     Path(flow): Path<String>,
     request: axum::extract::Request,
 ) -> Response {
@@ -463,7 +464,7 @@ async fn transform(
     }
 }
 
-async fn ready(State(app): State<App>) -> Response {
+async fn ready(State(app): State<Arc<App>>) -> Response {
     match app.outbox.counts() {
         Ok((pending, dead)) => (
             StatusCode::OK,
@@ -475,7 +476,7 @@ async fn ready(State(app): State<App>) -> Response {
     }
 }
 
-async fn metrics_text(State(app): State<App>) -> Response {
+async fn metrics_text(State(app): State<Arc<App>>) -> Response {
     if let Ok((pending, dead)) = app.outbox.counts() {
         metrics::gauge!("fieldmap_queue_depth").set(pending as f64);
         metrics::gauge!("fieldmap_dead_letters").set(dead as f64);
@@ -534,7 +535,7 @@ fn entry_json(e: &Entry) -> Value {
     })
 }
 
-async fn dlq_list(State(app): State<App>, headers: HeaderMap) -> Response {
+async fn dlq_list(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Err(r) = admin(&app, &headers) {
         return r;
     }
@@ -544,7 +545,11 @@ async fn dlq_list(State(app): State<App>, headers: HeaderMap) -> Response {
     }
 }
 
-async fn dlq_show(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn dlq_show(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(r) = admin(&app, &headers) {
         return r;
     }
@@ -559,7 +564,7 @@ async fn dlq_show(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
 }
 
 async fn dlq_replay(
-    State(app): State<App>,
+    State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
@@ -607,7 +612,11 @@ async fn dlq_replay(
     axum::Json(json!({"replayed": replayed})).into_response()
 }
 
-async fn dlq_drop(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn dlq_drop(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(r) = admin(&app, &headers) {
         return r;
     }
@@ -621,7 +630,7 @@ async fn dlq_drop(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
     }
 }
 
-async fn openapi(State(app): State<App>) -> Response {
+async fn openapi(State(app): State<Arc<App>>) -> Response {
     let mut flows: Vec<String> = app.flows.snapshot().flows.keys().cloned().collect();
     flows.sort();
     axum::Json(super::openapi::document(&flows)).into_response()

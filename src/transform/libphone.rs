@@ -198,18 +198,6 @@ pub fn prepare(region: &'static Metadata) {
     }
 }
 
-/// `phonenumber::is_valid(n)`.
-pub fn is_valid(n: &PhoneNumber) -> bool {
-    let national = n.national().to_string();
-    let ours = code(n.code().value()).and_then(|c| match region(c, &national) {
-        Ok(Some((_, true))) => Some(true),
-        Ok(Some((r, false))) => r.knows(&national),
-        Ok(None) => Some(false),
-        Err(()) => None,
-    });
-    ours.unwrap_or_else(|| phonenumber::is_valid(n))
-}
-
 /// `n.country().id()`: the ISO code of the region the number belongs to (`None` for the
 /// non-geographic codes such as +800 and for numbers no region claims).
 pub fn country_id(n: &PhoneNumber) -> Option<phonenumber::country::Id> {
@@ -218,6 +206,30 @@ pub fn country_id(n: &PhoneNumber) -> Option<phonenumber::country::Id> {
     match code(n.code().value()).map(|c| region(c, &national)) {
         Some(Ok(r)) => r.and_then(|(r, _)| r.meta.id().parse().ok()),
         None | Some(Err(())) => n.country().id(),
+    }
+}
+
+/// `phonenumber::is_valid(n).then(|| n.country().id())`: `None` for an invalid number, else its
+/// country. Both answers rest on the region that claims the number; for a national number
+/// without leading zeros (nearly all) that region is found once for both.
+pub fn valid_country(n: &PhoneNumber) -> Option<Option<phonenumber::country::Id>> {
+    let national = n.national().to_string();
+    let claim = code(n.code().value()).map(|c| region(c, &national));
+    let ours = match &claim {
+        Some(Ok(Some((_, true)))) => Some(true),
+        Some(Ok(Some((r, false)))) => r.knows(&national),
+        Some(Ok(None)) => Some(false),
+        None | Some(Err(())) => None,
+    };
+    if !ours.unwrap_or_else(|| phonenumber::is_valid(n)) {
+        return None;
+    }
+    match claim {
+        // `country_id` reads the national number without its leading zeros.
+        Some(Ok(r)) if n.national().value().to_string() == national => {
+            Some(r.and_then(|(r, _)| r.meta.id().parse().ok()))
+        }
+        _ => Some(country_id(n)),
     }
 }
 
@@ -244,7 +256,12 @@ mod tests {
             "country of {text:?} read as {region:?}"
         );
         same_e164(&n);
-        Some((is_valid(&n), phonenumber::is_valid(&n)))
+        assert_eq!(
+            valid_country(&n),
+            phonenumber::is_valid(&n).then(|| n.country().id()),
+            "{text:?} read as {region:?}"
+        );
+        Some((valid_country(&n).is_some(), phonenumber::is_valid(&n)))
     }
 
     /// A valid number's E.164 text is the formatter's.
@@ -282,8 +299,17 @@ mod tests {
                     let Ok(n) = phonenumber::parse(None, &text) else {
                         continue;
                     };
-                    assert_eq!(is_valid(&n), phonenumber::is_valid(&n), "{text}");
+                    assert_eq!(
+                        valid_country(&n).is_some(),
+                        phonenumber::is_valid(&n),
+                        "{text}"
+                    );
                     assert_eq!(country_id(&n), n.country().id(), "{text}");
+                    assert_eq!(
+                        valid_country(&n),
+                        phonenumber::is_valid(&n).then(|| n.country().id()),
+                        "{text}"
+                    );
                     same_e164(&n);
                     checked += 1;
                 }

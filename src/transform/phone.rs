@@ -317,7 +317,7 @@ impl Phone {
         let Ok(mut number) = phonenumber::parse(Some(self.region), &*text) else {
             return self.invalid(s, "");
         };
-        if !libphone::is_valid(&number) {
+        let Some(id) = libphone::valid_country(&number) else {
             let why = if text.starts_with('+') {
                 String::new()
             } else {
@@ -327,23 +327,22 @@ impl Phone {
                 )
             };
             return self.invalid(s, &why);
-        }
-        if let Some(allowed) = &self.countries {
-            let id = libphone::country_id(&number);
-            if !id.is_some_and(|id| allowed.contains(&id)) {
-                let from = id.map_or_else(
-                    || format!("+{}", number.code().value()),
-                    |id| id.as_ref().to_owned(),
-                );
-                return Err(RuleError::new(
-                    "phone_country",
-                    format!(
-                        "{} is a phone number of {from}; accepted countries: {}",
-                        show(&Value::String(s)),
-                        self.countries_text
-                    ),
-                ));
-            }
+        };
+        if let Some(allowed) = &self.countries
+            && !id.is_some_and(|id| allowed.contains(&id))
+        {
+            let from = id.map_or_else(
+                || format!("+{}", number.code().value()),
+                |id| id.as_ref().to_owned(),
+            );
+            return Err(RuleError::new(
+                "phone_country",
+                format!(
+                    "{} is a phone number of {from}; accepted countries: {}",
+                    show(&Value::String(s)),
+                    self.countries_text
+                ),
+            ));
         }
         if let Some(ext) = number.extension() {
             if self.extension == Extension::Reject {
