@@ -470,7 +470,7 @@ fn csv_writer(delimiter: u8) -> csv::Writer<Vec<u8>> {
 
 /// Write a JSON value with raw UTF-8: strings through [`write_str`], anything else through
 /// serde_json.
-fn write_json(buf: &mut Vec<u8>, v: &Value) {
+pub fn write_json(buf: &mut Vec<u8>, v: &Value) {
     match v {
         Value::String(s) => write_str(buf, s),
         // Writing to a Vec cannot fail.
@@ -485,7 +485,7 @@ fn write_json(buf: &mut Vec<u8>, v: &Value) {
 /// copied in one piece; looking for the bytes to escape 8 (or 32) at a time instead of serde_json's
 /// byte-by-byte loop is what makes this cheaper.
 #[inline]
-fn write_str(buf: &mut Vec<u8>, s: &str) {
+pub fn write_str(buf: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
     buf.reserve(b.len() + 2);
     buf.push(b'"');

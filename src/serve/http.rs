@@ -402,23 +402,60 @@ async fn ingest_flow(
     }
 }
 
-/// The body of a mapped record's answer (`/in` without a flow reply, `/transform`).
-#[derive(serde::Serialize)]
+/// The body of a mapped record's answer (`/in` without a flow reply, `/transform`). Written by
+/// [`reply_json`]; the `Serialize` derive is what it must equal (see the tests).
+#[cfg_attr(test, derive(serde::Serialize))]
 struct Reply<'a> {
     status: &'static str,
     /// `/in` only: the record's id (`null` when the flow delivers nothing).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     id: Option<Option<&'a str>>,
     output: &'a crate::engine::Output<'a>,
     /// `/transform` only: the record as its endpoint would get it (`null` without an endpoint).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     encoded: Option<Option<crate::wire::Encoded>>,
 }
 
-fn reply_json(r: &Reply) -> String {
-    // Only strings and JSON values: serializing cannot fail.
-    serde_json::to_string(r)
-        .unwrap_or_else(|e| json!({"status": "error", "error": e.to_string()}).to_string())
+/// The answer as serde_json would write it, with the codec's string writer: the encoded body is
+/// itself JSON, full of quotes, and serde_json escapes byte by byte.
+fn reply_json(r: &Reply) -> Vec<u8> {
+    use codec::{write_json, write_str};
+    let optional = |buf: &mut Vec<u8>, s: Option<&str>| match s {
+        Some(s) => write_str(buf, s),
+        None => buf.extend_from_slice(b"null"),
+    };
+    let mut buf = Vec::with_capacity(1024);
+    buf.extend_from_slice(b"{\"status\":");
+    write_str(&mut buf, r.status);
+    if let Some(id) = r.id {
+        buf.extend_from_slice(b",\"id\":");
+        optional(&mut buf, id);
+    }
+    buf.extend_from_slice(b",\"output\":{");
+    for (i, (k, v)) in r.output.fields.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        write_str(&mut buf, k);
+        buf.push(b':');
+        write_json(&mut buf, v);
+    }
+    buf.push(b'}');
+    if let Some(encoded) = &r.encoded {
+        buf.extend_from_slice(b",\"encoded\":");
+        match encoded {
+            Some(e) => {
+                buf.extend_from_slice(b"{\"query\":");
+                write_str(&mut buf, &e.query);
+                buf.extend_from_slice(b",\"body\":");
+                write_str(&mut buf, &e.body);
+                buf.push(b'}');
+            }
+            None => buf.extend_from_slice(b"null"),
+        }
+    }
+    buf.push(b'}');
+    buf
 }
 
 /// `POST /transform/{flow}`: the mapped output, not delivered.
@@ -634,4 +671,45 @@ async fn openapi(State(app): State<Arc<App>>) -> Response {
     let mut flows: Vec<String> = app.flows.snapshot().flows.keys().cloned().collect();
     flows.sort();
     axum::Json(super::openapi::document(&flows)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn replies_are_written_as_serde_json_writes_them() {
+        let out = crate::engine::Output {
+            fields: vec![
+                (Cow::Borrowed("a"), json!("x \"q\" \\ \n\t\u{1}é")),
+                (Cow::Borrowed("n\"k"), json!(1.5)),
+                (Cow::Borrowed("z"), Value::Null),
+                (Cow::Borrowed("l"), json!([1, "two", null, {"k": [true]}])),
+                (Cow::Borrowed("o"), json!({"b": "c\"", "a": -3})),
+            ],
+        };
+        let encoded = crate::wire::Encoded {
+            query: "a=1&b=%22".into(),
+            body: serde_json::to_string(&out).unwrap(),
+        };
+        let empty = crate::engine::Output { fields: vec![] };
+        for (id, output, encoded) in [
+            (None, &out, Some(Some(encoded.clone()))),
+            (None, &out, Some(None)),
+            (Some(Some("k-1")), &out, None),
+            (Some(None), &empty, None),
+        ] {
+            let r = Reply {
+                status: "ok",
+                id,
+                output,
+                encoded,
+            };
+            assert_eq!(
+                String::from_utf8(reply_json(&r)).unwrap(),
+                serde_json::to_string(&r).unwrap()
+            );
+        }
+    }
 }
