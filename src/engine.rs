@@ -106,7 +106,7 @@ impl RecallPlan {
     /// `rec` with `kept` added where it lacks a value (its own fields win).
     pub fn merge(rec: Record, kept: Map<String, Value>) -> Record {
         let mut m = match rec {
-            Record::Object(m) => m,
+            Record::Object(o) => o.into_map(),
             other => other.to_object(),
         };
         for (k, v) in kept {
@@ -115,7 +115,7 @@ impl RecallPlan {
                 m.insert(k, v);
             }
         }
-        Record::Object(m)
+        Record::Object(m.into())
     }
 }
 
@@ -983,7 +983,11 @@ put a `when` or `on_error: next` on each earlier one",
         mut trace: Option<&mut Vec<FieldTrace>>,
     ) -> Result<Output<'p>, Failure> {
         if let Some(schema) = &self.input_schema
-            && let Some((field, message)) = schema.check(&Value::Object(rec.to_object()))
+            && let Some((field, message)) = match rec {
+                // Read where it is; a CSV row becomes an object first.
+                Record::Object(o) => schema.check(o.as_value()),
+                Record::Row { .. } => schema.check(&Value::Object(rec.to_object())),
+            }
         {
             return Err(Failure {
                 field,
@@ -1495,7 +1499,7 @@ mod tests {
 
     fn rec(v: Value) -> Record {
         match v {
-            Value::Object(m) => Record::Object(m),
+            Value::Object(m) => Record::Object(m.into()),
             _ => unreachable!(),
         }
     }
@@ -1630,7 +1634,8 @@ mod tests {
             json!({"id": " 7 ", "caller": "+61", "start": "", "x": 1})
                 .as_object()
                 .unwrap()
-                .clone(),
+                .clone()
+                .into(),
         );
         let r = p.remember.as_ref().unwrap();
         let (key, kept) = r.of(&rec).unwrap();

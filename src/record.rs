@@ -71,7 +71,42 @@ pub enum Record {
     /// A CSV row.
     Row { headers: Arc<Headers>, row: Row },
     /// A JSON object (also query strings and forms).
-    Object(Map<String, Value>),
+    Object(Object),
+}
+
+/// A JSON object, kept as a `Value`: a schema check reads a `&Value`, and this one it reads
+/// where it is, without a copy of the record.
+#[derive(Debug, Clone)]
+pub struct Object(Value);
+
+static NO_FIELDS: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+impl Object {
+    /// The fields. (Always an object: `Object` is only made from a map.)
+    pub fn map(&self) -> &Map<String, Value> {
+        match &self.0 {
+            Value::Object(m) => m,
+            _ => &NO_FIELDS,
+        }
+    }
+
+    pub fn into_map(self) -> Map<String, Value> {
+        match self.0 {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    /// The object as a JSON value.
+    pub fn as_value(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl From<Map<String, Value>> for Object {
+    fn from(m: Map<String, Value>) -> Object {
+        Object(Value::Object(m))
+    }
 }
 
 /// CSV rows read together: the bytes of their fields one after another, and where each field
@@ -357,7 +392,8 @@ impl Record {
                 let i = path.column(headers)?;
                 row.get(i).map(|s| Cow::Owned(Value::String(s.to_owned())))
             }
-            Record::Object(m) => {
+            Record::Object(o) => {
+                let m = o.map();
                 if let Some(v) = m.get(&path.raw) {
                     return Some(Cow::Borrowed(v));
                 }
@@ -401,7 +437,7 @@ impl Record {
     pub fn keys(&self) -> Vec<&str> {
         match self {
             Record::Row { headers, .. } => headers.names().iter().map(String::as_str).collect(),
-            Record::Object(m) => m.keys().map(String::as_str).collect(),
+            Record::Object(o) => o.map().keys().map(String::as_str).collect(),
         }
     }
 
@@ -412,7 +448,7 @@ impl Record {
                 .position(name)
                 .and_then(|i| row.get(i))
                 .map(|s| Cow::Owned(Value::String(s.to_owned()))),
-            Record::Object(m) => m.get(name).map(Cow::Borrowed),
+            Record::Object(o) => o.map().get(name).map(Cow::Borrowed),
         }
     }
 
@@ -430,7 +466,7 @@ impl Record {
                 }
                 m
             }
-            Record::Object(m) => m.clone(),
+            Record::Object(o) => o.map().clone(),
         }
     }
 }
@@ -442,7 +478,7 @@ mod tests {
 
     fn obj(v: Value) -> Record {
         match v {
-            Value::Object(m) => Record::Object(m),
+            Value::Object(m) => Record::Object(m.into()),
             _ => unreachable!(),
         }
     }

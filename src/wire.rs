@@ -217,8 +217,9 @@ impl Wire {
     /// nulls left out, and scalars as text when the encoding carries only text.
     pub fn as_instance(&self, out: &Output<'_>) -> Value {
         let text_only = matches!(self.encoding, Format::Form | Format::Query);
-        let mut m = Map::new();
-        for (k, v) in self.with_params(out).fields {
+        let fields = self.with_params(out).fields;
+        let mut m = Map::with_capacity(fields.len());
+        for (k, v) in fields {
             let v = match v {
                 Value::Null => continue,
                 Value::Array(_) | Value::Object(_) => v,
@@ -303,7 +304,7 @@ impl Judge {
             return Verdict::Delivered { id: None };
         }
         let rec = match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(m)) => Record::Object(m),
+            Ok(Value::Object(m)) => Record::Object(m.into()),
             Ok(_) | Err(_) => {
                 return Verdict::Failed {
                     reason: format!("the answer is not a JSON object: {}", snippet(body)),
@@ -752,7 +753,7 @@ mod tests {
         let plan = ReplyPlan::compile(&reply).unwrap();
         let mut m = Map::new();
         m.insert("PLA_Call_Id".into(), json!("1122334"));
-        let rec = Record::Object(m);
+        let rec = Record::Object(m.into());
         let env = Map::new();
         let a = plan.answer(Some(&rec), Ok(&out()), &env, Nulls::Omit);
         assert_eq!(a.status, 200);

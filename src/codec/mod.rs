@@ -141,7 +141,7 @@ pub fn decode(
             }
         }
         Raw::Line(bytes) => decode_line(&bytes, format, trailing_commas),
-        Raw::Value(Value::Object(m)) => Ok(Record::Object(m)),
+        Raw::Value(Value::Object(m)) => Ok(Record::Object(m.into())),
         Raw::Value(other) => Err(DecodeError {
             reason: "not_an_object",
             message: format!(
@@ -222,7 +222,7 @@ fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Re
     let text = || String::from_utf8_lossy(bytes).into_owned();
     match format {
         Format::Query | Format::Form => match query::parse(bytes) {
-            Ok(m) => Ok(Record::Object(m)),
+            Ok(m) => Ok(Record::Object(m.into())),
             Err(message) => Err(DecodeError {
                 reason: "invalid_encoding",
                 message,
@@ -233,7 +233,7 @@ fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Re
             // The usual case first: one object. Anything else (another value, a syntax error,
             // trailing commas) is read again below, for its kind or its error.
             if let Ok(Object(m)) = serde_json::from_slice::<Object>(bytes) {
-                return Ok(Record::Object(m));
+                return Ok(Record::Object(m.into()));
             }
             match serde_json::from_slice::<Value>(bytes).or_else(|e| {
                 match strip_trailing_commas(bytes).filter(|_| trailing_commas) {
@@ -241,7 +241,7 @@ fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Re
                     None => Err(e),
                 }
             }) {
-                Ok(Value::Object(m)) => Ok(Record::Object(m)),
+                Ok(Value::Object(m)) => Ok(Record::Object(m.into())),
                 Ok(other) => Err(DecodeError {
                     reason: "not_an_object",
                     message: format!(
@@ -702,7 +702,15 @@ impl RejectEncoder {
                     write_str(buf, text);
                 }
             }
-            Original::Record(Record::Object(m)) | Original::Object(m) => {
+            Original::Record(Record::Object(o)) => {
+                for (k, v) in o.map() {
+                    sep(buf);
+                    write_str(buf, k);
+                    buf.push(b':');
+                    write_json(buf, v);
+                }
+            }
+            Original::Object(m) => {
                 for (k, v) in m {
                     sep(buf);
                     write_str(buf, k);
@@ -725,7 +733,8 @@ impl RejectEncoder {
     fn csv_row(&self, pos: Position, f: &Failure, original: Original<'_>, buf: &mut Vec<u8>) {
         let object;
         let original = match original {
-            Original::Object(m) | Original::Record(Record::Object(m)) => m,
+            Original::Object(m) => m,
+            Original::Record(Record::Object(o)) => o.map(),
             Original::Record(rec) => {
                 object = rec.to_object();
                 &object
