@@ -496,16 +496,31 @@ pub fn write_str(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
 }
 
-/// Copy `b`, escaping it, when its first byte to escape is at `first`.
-#[cold]
+/// Copy `b`, escaping it, when its first byte to escape is at `first`. Text with one escape
+/// tends to have many (a JSON body inside a JSON answer has a quote every few bytes), so the next
+/// ones are looked for a word at a time, without [`find_escape`]'s blocks for long plain text.
 fn write_escaped(buf: &mut Vec<u8>, b: &[u8], first: usize) {
-    let mut start = 0;
-    let mut next = Some(first);
-    while let Some(i) = next {
-        buf.extend_from_slice(&b[start..i]);
-        push_escape(buf, b[i]);
-        start = i + 1;
-        next = find_escape(&b[start..]).map(|p| start + p);
+    let needs = |c: u8| c < 0x20 || c == b'"' || c == b'\\';
+    let mut start = 0; // the first byte not written yet
+    let mut at = Some(first);
+    let mut i = first;
+    loop {
+        if let Some(e) = at.take() {
+            buf.extend_from_slice(&b[start..e]);
+            push_escape(buf, b[e]);
+            start = e + 1;
+            i = start;
+        }
+        match b.get(i..i + 8) {
+            Some(word) => match escape_in_word(word) {
+                Some(p) => at = Some(i + p),
+                None => i += 8,
+            },
+            None => match b[i..].iter().position(|&c| needs(c)) {
+                Some(p) => at = Some(i + p),
+                None => break,
+            },
+        }
     }
     buf.extend_from_slice(&b[start..]);
 }
@@ -805,6 +820,23 @@ mod tests {
             let mut fast = Vec::new();
             write_json(&mut fast, &Value::String(s.into()));
             assert_eq!(fast, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        // Dense escapes: JSON inside JSON, and two escapes at every pair of nearby offsets.
+        let body =
+            r#"{"SourceNumber":"+61412345678","CallNotes":"a \"quoted\" note\n","x":[1,"\\"]}"#;
+        let mut fast = Vec::new();
+        write_str(&mut fast, body);
+        assert_eq!(fast, serde_json::to_vec(body).unwrap());
+        for a in 0..20 {
+            for b in a..a + 20 {
+                let mut s: Vec<char> = "y".repeat(b + 3).chars().collect();
+                s[a] = '"';
+                s[b] = '\n';
+                let s: String = s.into_iter().collect();
+                let mut fast = Vec::new();
+                write_str(&mut fast, &s);
+                assert_eq!(fast, serde_json::to_vec(&s).unwrap(), "{s:?}");
+            }
         }
         // Every byte that needs escaping, at every offset of a word and of a 32-byte block.
         for c in (0u8..0x20).chain([b'"', b'\\']) {
