@@ -230,9 +230,13 @@ fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Re
             }),
         },
         _ => {
-            // The usual case first: one object. Anything else (another value, a syntax error,
-            // trailing commas) is read again below, for its kind or its error.
-            if let Ok(Object(m)) = serde_json::from_slice::<Object>(bytes) {
+            // The usual case first: one object, in text checked as UTF-8 once (`from_slice`
+            // checks every string it reads again). Anything else (another value, a syntax
+            // error, trailing commas, bytes that are not UTF-8) is read again below, for its
+            // kind or its error.
+            if let Ok(text) = std::str::from_utf8(bytes)
+                && let Ok(Object(m)) = serde_json::from_str::<Object>(text)
+            {
                 return Ok(Record::Object(m.into()));
             }
             match serde_json::from_slice::<Value>(bytes).or_else(|e| {
