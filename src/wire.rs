@@ -153,14 +153,21 @@ impl Wire {
     /// encoding, else as the body). This is what the sidecar's outbox keeps; the URL and the
     /// authentication are added when it is sent ([`Wire::assemble`]), so no secret is stored.
     pub fn encode(&self, out: &Output<'_>, nulls: Nulls) -> Encoded {
-        let all = self.with_params(out);
+        // Without fixed parameters (most endpoints) the output is encoded as it is, not copied.
+        let with;
+        let all = if self.params.is_empty() {
+            out
+        } else {
+            with = self.with_params(out);
+            &with
+        };
         let format = match self.encoding {
             Format::Query => Format::Query,
             Format::Form => Format::Form,
             _ => Format::Jsonl,
         };
         let mut bytes = Vec::new();
-        let _ = Encoder::new(format, nulls, b',', Vec::new()).encode(&all, &mut bytes);
+        let _ = Encoder::new(format, nulls, b',', Vec::new()).encode(all, &mut bytes);
         if bytes.last() == Some(&b'\n') {
             bytes.pop();
         }
