@@ -10,13 +10,12 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use handlebars::Handlebars;
-
-use crate::template::{Fallback, Fast};
 use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::mapping::{self, Collect, Condition, Loaded, MappingError, OnError};
 use crate::record::{Headers, Path, Record};
+use crate::template::{Fallback, Fast};
 use crate::transform::{CompileCtx, RuleError, Step, Transform, as_text, is_empty, show};
 
 /// A mapping compiled for execution. Shared by every worker thread.
@@ -1354,8 +1353,6 @@ put a `when` or `on_error: next` on each earlier one",
     }
 }
 
-/// Put the value of the first of `paths` that has a non-empty one into `v`, else of the first
-/// present one; the path it came from. `v` stays null when none is present.
 /// What the templates of one record read: the record, `env` and `now` (the same for all of them),
 /// and handlebars' context, built the first time a template needs handlebars' renderer.
 struct TemplateData<'r> {
@@ -1425,6 +1422,8 @@ impl crate::template::Scope for TemplateData<'_> {
     }
 }
 
+/// Put the value of the first of `paths` that has a non-empty one into `v`, else of the first
+/// present one; the path it came from. `v` stays null when none is present.
 fn read_from<'a>(paths: &'a [Path], rec: &Record, v: &mut Value) -> Option<&'a Path> {
     // The usual `from: column`: the value goes straight into `v`.
     if let [p] = paths {

@@ -196,22 +196,25 @@ pub fn strip_trailing_commas(bytes: &[u8]) -> Option<Vec<u8>> {
 /// A JSON object read into a map made with room for a vendor's payload: an empty map grows, and
 /// rehashes every key, several times on the way to 30 fields. The same map as `Value`'s own
 /// (a repeated key keeps its first place and its last value).
-struct Object(Map<String, Value>);
+struct PresizedObject(Map<String, Value>);
 
-impl<'de> serde::Deserialize<'de> for Object {
+impl<'de> serde::Deserialize<'de> for PresizedObject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Visitor;
         impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Object;
+            type Value = PresizedObject;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Object, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<PresizedObject, A::Error> {
                 let mut m = Map::with_capacity(a.size_hint().unwrap_or(32));
                 while let Some((k, v)) = a.next_entry::<String, Value>()? {
                     m.insert(k, v);
                 }
-                Ok(Object(m))
+                Ok(PresizedObject(m))
             }
         }
         d.deserialize_map(Visitor)
@@ -235,7 +238,7 @@ fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Re
             // error, trailing commas, bytes that are not UTF-8) is read again below, for its
             // kind or its error.
             if let Ok(text) = std::str::from_utf8(bytes)
-                && let Ok(Object(m)) = serde_json::from_str::<Object>(text)
+                && let Ok(PresizedObject(m)) = serde_json::from_str::<PresizedObject>(text)
             {
                 return Ok(Record::Object(m.into()));
             }
@@ -721,24 +724,17 @@ impl RejectEncoder {
                     write_str(buf, text);
                 }
             }
-            Original::Record(Record::Object(o)) => {
-                for (k, v) in o.map() {
-                    sep(buf);
-                    write_str(buf, k);
-                    buf.push(b':');
-                    write_json(buf, v);
-                }
-            }
-            Original::Object(m) => {
+            original => {
+                let object;
+                let m = match original {
+                    Original::Record(Record::Object(o)) => o.map(),
+                    Original::Object(m) => m,
+                    Original::Record(rec) => {
+                        object = rec.to_object();
+                        &object
+                    }
+                };
                 for (k, v) in m {
-                    sep(buf);
-                    write_str(buf, k);
-                    buf.push(b':');
-                    write_json(buf, v);
-                }
-            }
-            Original::Record(rec) => {
-                for (k, v) in &rec.to_object() {
                     sep(buf);
                     write_str(buf, k);
                     buf.push(b':');
