@@ -193,6 +193,12 @@ costs a lookup instead of libphonenumber's parsing.",
         Some(Config::default())
     }
     fn compile(self, _: &CompileCtx<'_>) -> Result<Box<dyn Transform>, String> {
+        Ok(Box::new(self.build()?))
+    }
+}
+
+impl Config {
+    fn build(self) -> Result<Phone, String> {
         let (region, region_meta) = country("region", &self.region)?;
         let countries = match self.countries {
             None => None,
@@ -209,7 +215,8 @@ costs a lookup instead of libphonenumber's parsing.",
             .as_ref()
             .map(|l| l.iter().map(|c| c.as_ref()).collect::<Vec<_>>().join(", "));
         libphone::prepare(region_meta);
-        Ok(Box::new(Phone {
+        Ok(Phone {
+            reader: libphone::Reader::new(region_meta),
             region,
             region_meta: RegionMeta(region_meta),
             format: self.format,
@@ -218,7 +225,7 @@ costs a lookup instead of libphonenumber's parsing.",
             invalid: self.invalid,
             extension: self.extension,
             memo: Memo::new(MEMO_CAPACITY, MAX_INPUT),
-        }))
+        })
     }
 }
 
@@ -234,6 +241,9 @@ struct Phone {
     /// Recent answers: libphonenumber's parse and validation cost tens of microseconds, and the
     /// same numbers (tracking numbers, agents, answering points) come back call after call.
     memo: Memo<Result<Value, RuleError>>,
+    /// Reads the plainest texts without `phonenumber::parse` (`None`: a pattern of the region
+    /// did not compile with our regex engine).
+    reader: Option<libphone::Reader>,
 }
 
 /// How many distinct recent inputs each `phone` step remembers (at most twice as many are kept).
@@ -242,8 +252,7 @@ const MEMO_CAPACITY: usize = 1024;
 /// The longest text handed to libphonenumber (its `MAX_INPUT_STRING_LENGTH`).
 const MAX_INPUT: usize = 250;
 
-/// The longest national significant number libphonenumber reads (its `MAX_LENGTH_FOR_NSN`).
-const MAX_NSN: usize = 17;
+use libphone::MAX_NSN;
 
 /// libphonenumber's metadata of the default region (for its international dialing prefix).
 struct RegionMeta(&'static Metadata);
@@ -314,36 +323,17 @@ impl Phone {
             return self.invalid(s, " (too long)");
         }
         let text = self.normalize(t);
+        if let Some(answer) = self.read_plain(&s, &text) {
+            return answer;
+        }
         let Ok(mut number) = phonenumber::parse(Some(self.region), &*text) else {
             return self.invalid(s, "");
         };
         let Some(id) = libphone::valid_country(&number) else {
-            let why = if text.starts_with('+') {
-                String::new()
-            } else {
-                format!(
-                    " (numbers without +country code are read as {} numbers)",
-                    self.region.as_ref()
-                )
-            };
+            let why = self.why_not_valid(&text);
             return self.invalid(s, &why);
         };
-        if let Some(allowed) = &self.countries
-            && !id.is_some_and(|id| allowed.contains(&id))
-        {
-            let from = id.map_or_else(
-                || format!("+{}", number.code().value()),
-                |id| id.as_ref().to_owned(),
-            );
-            return Err(RuleError::new(
-                "phone_country",
-                format!(
-                    "{} is a phone number of {from}; accepted countries: {}",
-                    show(&Value::String(s)),
-                    self.countries_text
-                ),
-            ));
-        }
+        let s = self.accepted(s, id, number.code().value())?;
         if let Some(ext) = number.extension() {
             if self.extension == Extension::Reject {
                 return Err(RuleError::new(
@@ -368,6 +358,57 @@ impl Phone {
             Some(out) => Ok(Value::String(out)),
             None => self.invalid(s, ""),
         }
+    }
+
+    /// The answer for a text that [`libphone::Reader`] reads (`None`: libphonenumber's parser
+    /// must read it). Only for the formats written from the calling code and the national
+    /// number alone: E.164 and national digits.
+    fn read_plain(&self, s: &str, text: &str) -> Option<Result<Value, RuleError>> {
+        if !matches!(self.format, Format::E164 | Format::NationalDigits) {
+            return None;
+        }
+        let mut national = String::with_capacity(text.len());
+        let code = self.reader.as_ref()?.read(text, &mut national)?;
+        let answer = match libphone::decide(code, &national)? {
+            None => self.invalid(s.to_owned(), &self.why_not_valid(text)),
+            Some(id) => self.accepted(s.to_owned(), id, code).map(|_| {
+                Value::String(match self.format {
+                    Format::E164 => format!("+{code}{national}"),
+                    _ => national,
+                })
+            }),
+        };
+        Some(answer)
+    }
+
+    /// Why `text`, which libphonenumber reads, is not a valid number.
+    fn why_not_valid(&self, text: &str) -> String {
+        if text.starts_with('+') {
+            String::new()
+        } else {
+            format!(
+                " (numbers without +country code are read as {} numbers)",
+                self.region.as_ref()
+            )
+        }
+    }
+
+    /// `s` back when the valid number's country (`id`, of calling code `code`) is accepted.
+    fn accepted(&self, s: String, id: Option<Country>, code: u16) -> Result<String, RuleError> {
+        if let Some(allowed) = &self.countries
+            && !id.is_some_and(|id| allowed.contains(&id))
+        {
+            let from = id.map_or_else(|| format!("+{code}"), |id| id.as_ref().to_owned());
+            return Err(RuleError::new(
+                "phone_country",
+                format!(
+                    "{} is a phone number of {from}; accepted countries: {}",
+                    show(&Value::String(s)),
+                    self.countries_text
+                ),
+            ));
+        }
+        Ok(s)
     }
 
     /// The longest national significant number, and the longest E.164 text, of a valid number
@@ -474,6 +515,51 @@ mod tests {
         match run(step, &json!(input).to_string()) {
             Err(e) => e.reason.into_owned(),
             Ok(v) => panic!("{step} on {input:?} gave {v}"),
+        }
+    }
+
+    /// Texts read without libphonenumber's parser get the answers it gives: the same step with
+    /// and without the reader, on numbers in the dresses people and systems write them in.
+    #[test]
+    fn plain_texts_read_as_libphonenumber_reads_them() {
+        let configs = [
+            ("AU", Format::E164, None),
+            ("US", Format::E164, None),
+            ("US", Format::NationalDigits, Some(vec!["US".to_owned(), "CA".to_owned()])),
+            ("GB", Format::E164, Some(vec!["GB".to_owned()])),
+            ("IT", Format::NationalDigits, None),
+            ("BR", Format::E164, None),
+        ];
+        let texts = [
+            "+61412345678", "+61 412 345 678", "+61-412-345-678", "+61.2.9876.5432",
+            "0412345678", "0298765432", "412345678", "(02) 9876 5432", "0011 61 2 9876 5432",
+            "+1 (949) 265-1111", "(949) 265-1111", "949.265.1111", "949-265-1111", "9492651111",
+            "1 949 265 1111", "+19492651111", "+1-949-265-1111", "+44 20 7946 0958",
+            "020 7946 0958", "+39 06 6982 1234", "06 6982 1234", "+55 11 91234-5678",
+            "(11) 91234-5678", "+800 1234 5678", "+999 123", "123", "12", "+1", "000000",
+            "+0 12 345", "+61-4", "+61412345678-", "+614-12-345-678", "+1 000 000 0000",
+            "99999999999999999", "+9999999999999999999", "+61 (0) 412 345 678",
+        ];
+        for (region, format, countries) in configs {
+            let config = || Config {
+                region: region.to_owned(),
+                format,
+                countries: countries.clone(),
+                invalid: Invalid::Reject,
+                extension: Extension::Drop,
+            };
+            let fast = config().build().unwrap();
+            assert!(fast.reader.is_some(), "{region}");
+            let mut slow = config().build().unwrap();
+            slow.reader = None;
+            for t in texts {
+                let (a, b) = (fast.convert(t.to_owned()), slow.convert(t.to_owned()));
+                assert_eq!(
+                    a.as_ref().map_err(|e| (&e.reason, &e.message)),
+                    b.as_ref().map_err(|e| (&e.reason, &e.message)),
+                    "{t:?} as {region} {format:?}"
+                );
+            }
         }
     }
 
