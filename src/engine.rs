@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use crate::mapping::{self, Collect, Condition, Loaded, MappingError, OnError};
 use crate::record::{Headers, Path, Record};
 use crate::template::{Fallback, Fast};
+use crate::transform::memo::Memo;
 use crate::transform::{CompileCtx, RuleError, Step, Transform, as_text, is_empty, show};
 
 /// A mapping compiled for execution. Shared by every worker thread.
@@ -169,12 +170,20 @@ impl Schema {
     }
 }
 
+/// How many recent input texts a field with a costly step remembers the steps' result of (at
+/// most twice as many are kept), and the longest text remembered.
+const STEPS_MEMO_CAPACITY: usize = 256;
+const STEPS_MEMO_MAX_INPUT: usize = 256;
+
 #[derive(Debug)]
 struct FieldPlan {
     /// None: spread the (object) value into the output.
     name: Option<String>,
     input: Input,
     steps: Vec<StepPlan>,
+    /// The steps' recent results by input text, when one of the steps is costly
+    /// ([`Transform::costly`]).
+    memo: Option<Memo<Result<Value, Failure>>>,
     required: bool,
     default: Option<Value>,
     when: Option<Cond>,
@@ -715,6 +724,10 @@ put a `when` or `on_error: next` on each earlier one",
                 repeats,
                 name,
                 input,
+                memo: steps
+                    .iter()
+                    .any(|s| s.run.costly())
+                    .then(|| Memo::new(STEPS_MEMO_CAPACITY, STEPS_MEMO_MAX_INPUT)),
                 steps,
                 required: field.required,
                 default: field.default.clone(),
@@ -1198,6 +1211,38 @@ put a `when` or `on_error: next` on each earlier one",
             };
             t.input = v.clone();
         }
+        match (&f.memo, &*v) {
+            // Every rule is a function of its options and its input: the memo gives what the
+            // steps would (traced runs, which record each step, run them every time).
+            (Some(memo), Value::String(key)) if trace.is_none() => {
+                let out = memo.get_or(key, || {
+                    let mut w = v.clone();
+                    Self::steps(f, &mut w, None).map(|()| w)
+                });
+                *v = out?;
+            }
+            _ => Self::steps(f, v, trace)?,
+        }
+        if f.required && is_empty(v) {
+            return Err(Failure {
+                field: f.label().into(),
+                rule: "required".into(),
+                reason: "missing".into(),
+                message: match &f.description {
+                    Some(d) => format!("{} is required but its value is empty ({d})", f.label()),
+                    None => format!("{} is required but its value is empty", f.label()),
+                },
+            });
+        }
+        Ok(true)
+    }
+
+    /// Run the field's steps on `v`, with its `on_error`.
+    fn steps(
+        f: &FieldPlan,
+        v: &mut Value,
+        mut trace: Option<&mut FieldTrace>,
+    ) -> Result<(), Failure> {
         for s in &f.steps {
             let before = match f.on_error {
                 OnError::Keep => Some(v.clone()),
@@ -1231,18 +1276,7 @@ put a `when` or `on_error: next` on each earlier one",
                 }
             }
         }
-        if f.required && is_empty(v) {
-            return Err(Failure {
-                field: f.label().into(),
-                rule: "required".into(),
-                reason: "missing".into(),
-                message: match &f.description {
-                    Some(d) => format!("{} is required but its value is empty ({d})", f.label()),
-                    None => format!("{} is required but its value is empty", f.label()),
-                },
-            });
-        }
-        Ok(true)
+        Ok(())
     }
 
     fn extras<'p>(
@@ -1829,6 +1863,49 @@ mod tests {
             vec!["adv_b", "adv_a"],
             "input order; P has no input here"
         );
+    }
+
+    /// A field with a costly step remembers its steps' results by input text, and answers as
+    /// running them would: values, failures (with the step's rule), `on_error` replacements and
+    /// traced runs alike.
+    #[test]
+    fn costly_steps_are_remembered_with_the_same_answers() {
+        let p = plan(&format!(
+            "{HEAD}{}",
+            r#"fields:
+  - to: agents
+    from: st
+    steps: [upper, {lookup: {map: {CA: [ann, bob], TX: [cy]}, all: true}}]
+  - to: kept
+    from: other
+    on_error: keep
+    steps: [{lookup: {map: {a: [x, y]}}}]
+  - to: strict
+    from: other2
+    steps: [{lookup: {map: {a: [x, y]}}}]
+  - to: plain
+    from: st
+    steps: [trim]
+"#
+        ));
+        assert!(p.fields[0].memo.is_some() && p.fields[1].memo.is_some());
+        assert!(p.fields[3].memo.is_none(), "trim is not worth remembering");
+        let ca = json!({"st": "ca", "other": "a", "other2": "a"});
+        let ca_out = json!({"agents": [["ann", "bob"]], "kept": ["x", "y"], "strict": ["x", "y"], "plain": "ca"});
+        for _ in 0..3 {
+            assert_eq!(out(&p, ca.clone()).unwrap(), ca_out);
+            assert_eq!(
+                out(&p, json!({"st": "tx", "other": "zz", "other2": "a"})).unwrap(),
+                json!({"agents": [["cy"]], "kept": "zz", "strict": ["x", "y"], "plain": "tx"})
+            );
+            let f = out(&p, json!({"st": "ny", "other": "a", "other2": "zz"})).unwrap_err();
+            assert_eq!((f.field.as_str(), f.rule.as_str()), ("strict", "lookup"));
+            assert_eq!(f.reason, "unknown_value");
+            // A traced run goes through every step, and agrees.
+            let (traced, trace) = p.explain(&rec(ca.clone()));
+            assert_eq!(Value::Object(traced.unwrap().to_object()), ca_out);
+            assert_eq!(trace[0].steps.len(), 2);
+        }
     }
 
     #[test]

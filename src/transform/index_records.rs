@@ -222,6 +222,11 @@ struct IndexRecords {
 }
 
 impl Transform for IndexRecords {
+    /// Records are copied and compared field by field.
+    fn costly(&self) -> bool {
+        true
+    }
+
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
         let records = match v {
             Value::Null => return Ok(Value::Null),

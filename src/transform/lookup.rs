@@ -445,6 +445,11 @@ impl Transform for Lookup {
         }
     }
 
+    /// Copying whole rows (`all`, or a table that gives rows) costs more than remembering.
+    fn costly(&self) -> bool {
+        self.all || self.table.outputs.iter().any(|v| matches!(v, Value::Array(_) | Value::Object(_)))
+    }
+
     /// Known input values are looked up exactly. Otherwise: every output of the table, and what
     /// a miss gives (the `default`, the input itself with `on_missing: keep`, nothing when it is
     /// rejected or null). Not described: `all: true` (a list) and tables or defaults that give

@@ -90,6 +90,14 @@ pub trait Transform: Send + Sync + fmt::Debug {
         let _ = input;
         Bound::unknown()
     }
+
+    /// Whether the step's work costs much more than hashing its input and copying its result
+    /// (a lookup that copies table rows, sorting records). The engine then remembers the
+    /// result of the field's steps for recent input texts. Every rule's answer depends only on
+    /// its options and its input, so remembering never changes an answer.
+    fn costly(&self) -> bool {
+        false
+    }
 }
 
 /// What is known, before any data is read, about the values a step can give.
@@ -499,7 +507,7 @@ impl<V: schemars::JsonSchema> schemars::JsonSchema for Pairs<V> {
 // The registry.
 
 mod libphone;
-mod memo;
+pub(crate) mod memo;
 
 macro_rules! registry {
     ($($variant:ident => $module:ident),* $(,)?) => {

@@ -220,6 +220,11 @@ fn cmp_keys(a: &Key<'_>, b: &Key<'_>, order: Order) -> Ordering {
 }
 
 impl Transform for SortRecords {
+    /// Records are copied and compared field by field.
+    fn costly(&self) -> bool {
+        true
+    }
+
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
         let records = match v {
             Value::Null => return Ok(Value::Null),

@@ -90,6 +90,11 @@ struct UnzipRecords {
 }
 
 impl Transform for UnzipRecords {
+    /// Records are copied and compared field by field.
+    fn costly(&self) -> bool {
+        true
+    }
+
     fn apply(&self, v: Value) -> Result<Value, RuleError> {
         let records = match v {
             Value::Null => return Ok(Value::Null),
