@@ -5,6 +5,7 @@
 //! the part after `?` is read.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 /// Parse `a=1&b=x+y&a=2` into `{"a": ["1", "2"], "b": "x y"}`. Fails with a message when a
@@ -17,7 +18,7 @@ pub fn parse(input: &[u8]) -> Result<Map<String, Value>, String> {
     if let Some(h) = memchr::memchr(b'#', s) {
         s = &s[..h];
     }
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(memchr::memchr_iter(b'&', s).count() + 1);
     for pair in s.split(|b| *b == b'&') {
         if pair.is_empty() {
             continue;
@@ -28,21 +29,29 @@ pub fn parse(input: &[u8]) -> Result<Map<String, Value>, String> {
         };
         let k = decode(k).map_err(|e| format!("key {e}"))?;
         let v = decode(v).map_err(|e| format!("value of `{k}` {e}"))?;
-        match out.get_mut(&k) {
-            None => {
-                out.insert(k, Value::String(v));
+        match out.entry(k) {
+            Entry::Vacant(e) => {
+                e.insert(Value::String(v));
             }
-            Some(Value::Array(list)) => list.push(Value::String(v)),
-            Some(prev) => {
-                let first = prev.take();
-                *prev = Value::Array(vec![first, Value::String(v)]);
-            }
+            Entry::Occupied(mut e) => match e.get_mut() {
+                Value::Array(list) => list.push(Value::String(v)),
+                prev => {
+                    let first = prev.take();
+                    *prev = Value::Array(vec![first, Value::String(v)]);
+                }
+            },
         }
     }
     Ok(out)
 }
 
 fn decode(raw: &[u8]) -> Result<String, String> {
+    // Most keys and values have nothing to decode.
+    if !raw.iter().any(|&b| b == b'%' || b == b'+')
+        && let Ok(text) = std::str::from_utf8(raw)
+    {
+        return Ok(text.to_owned());
+    }
     let plus: Vec<u8>;
     let bytes = if raw.contains(&b'+') {
         plus = raw
@@ -127,6 +136,9 @@ mod tests {
     #[test]
     fn bad_utf8_is_an_error() {
         assert!(parse(b"a=%ff").unwrap_err().contains("not UTF-8"));
+        // Raw bytes too, where there is nothing to percent-decode.
+        assert!(parse(b"a=\xff").unwrap_err().contains("not UTF-8"));
+        assert!(parse(b"\xfe=1").unwrap_err().starts_with("key "));
     }
 
     #[test]

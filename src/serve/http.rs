@@ -424,7 +424,13 @@ fn reply_json(r: &Reply) -> Vec<u8> {
         Some(s) => write_str(buf, s),
         None => buf.extend_from_slice(b"null"),
     };
-    let mut buf = Vec::with_capacity(1024);
+    // Room for the output (about as long as the encoded body) and the body, escaped: a JSON
+    // body gains a backslash per quote.
+    let encoded_len = match &r.encoded {
+        Some(Some(e)) => e.query.len() + e.body.len(),
+        _ => 0,
+    };
+    let mut buf = Vec::with_capacity(256 + encoded_len * 5 / 2);
     buf.extend_from_slice(b"{\"status\":");
     write_str(&mut buf, r.status);
     if let Some(id) = r.id {
