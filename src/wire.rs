@@ -186,6 +186,16 @@ impl Wire {
         }
     }
 
+    /// Whether [`Wire::encode`]'s body for `out` is the output's JSON text as
+    /// `codec::write_json` writes each value, byte for byte: a JSON endpoint without fixed
+    /// parameters, and no `null` the endpoint's `nulls` would leave out or replace. The
+    /// sidecar's `/transform` answer then writes the output once and the body from it.
+    pub fn body_is_output(&self, out: &Output<'_>, nulls: Nulls) -> bool {
+        !matches!(self.encoding, Format::Query | Format::Form)
+            && self.params.is_empty()
+            && (nulls == Nulls::Null || !out.fields.iter().any(|(_, v)| v.is_null()))
+    }
+
     /// The full request for an encoded record.
     pub fn assemble(&self, e: &Encoded) -> Request {
         let mut headers = self.headers.clone();
@@ -641,6 +651,50 @@ mod tests {
             j.judge(200, br#"{"LeadExists": true, "id": "7"}"#),
             Verdict::Delivered { .. }
         ));
+    }
+
+    /// Where `body_is_output` says so, the encoded body is the output's JSON text exactly.
+    #[test]
+    fn body_is_output_only_when_the_body_is_the_outputs_json() {
+        let dense = Output {
+            fields: vec![
+                ("a".into(), json!("x \"q\" \\ \n\t\u{1}é\u{2028}")),
+                ("n\"k".into(), json!(1.5)),
+                ("big".into(), json!(12345678901234567890u64)),
+                ("neg".into(), json!(-3)),
+                ("l".into(), json!([1, "two", null, {"k": [true]}])),
+                ("o".into(), json!({"b": "c\"", "a": -3})),
+            ],
+        };
+        let with_null = out();
+        let mut plain = wire(Format::Json);
+        plain.params.clear();
+        let mut checked = 0;
+        for w in [
+            &plain,
+            &wire(Format::Json),
+            &wire(Format::Form),
+            &wire(Format::Query),
+        ] {
+            for o in [&dense, &with_null] {
+                for nulls in [Nulls::Null, Nulls::Omit, Nulls::Empty] {
+                    let same = w.body_is_output(o, nulls);
+                    let body = w.encode(o, nulls).body;
+                    if same {
+                        assert_eq!(body, serde_json::to_string(o).unwrap());
+                        checked += 1;
+                    } else if w.encoding == Format::Json && w.params.is_empty() {
+                        // Only a null left out or replaced makes them differ.
+                        assert!(o.fields.iter().any(|(_, v)| v.is_null()) && nulls != Nulls::Null);
+                        assert_ne!(body, serde_json::to_string(o).unwrap());
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            checked, 4,
+            "dense with any nulls policy, the null output kept as null"
+        );
     }
 
     fn wire(encoding: Format) -> Wire {

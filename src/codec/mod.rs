@@ -493,7 +493,13 @@ pub fn write_json(buf: &mut Vec<u8>, v: &Value) {
 /// byte-by-byte loop is what makes this cheaper.
 #[inline]
 pub fn write_str(buf: &mut Vec<u8>, s: &str) {
-    let b = s.as_bytes();
+    write_str_bytes(buf, s.as_bytes());
+}
+
+/// [`write_str`] of UTF-8 text given as bytes (JSON written by [`write_json`], to be embedded
+/// as a string).
+#[inline]
+pub fn write_str_bytes(buf: &mut Vec<u8>, b: &[u8]) {
     buf.reserve(b.len() + 2);
     buf.push(b'"');
     match find_escape(b) {

@@ -396,6 +396,7 @@ async fn ingest_flow(
                 id: Some(key.as_deref()),
                 output: &out,
                 encoded: None,
+                body_is_output: false,
             }),
         )
             .into_response(),
@@ -414,6 +415,10 @@ struct Reply<'a> {
     /// `/transform` only: the record as its endpoint would get it (`null` without an endpoint).
     #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     encoded: Option<Option<crate::wire::Encoded>>,
+    /// The encoded body is the output's JSON text ([`crate::wire::Wire::body_is_output`]):
+    /// `encoded`'s body is left empty and written from the output.
+    #[cfg_attr(test, serde(skip))]
+    body_is_output: bool,
 }
 
 /// The answer as serde_json would write it, with the codec's string writer: the encoded body is
@@ -437,7 +442,9 @@ fn reply_json(r: &Reply) -> Vec<u8> {
         buf.extend_from_slice(b",\"id\":");
         optional(&mut buf, id);
     }
-    buf.extend_from_slice(b",\"output\":{");
+    buf.extend_from_slice(b",\"output\":");
+    let output_start = buf.len();
+    buf.push(b'{');
     for (i, (k, v)) in r.output.fields.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
@@ -447,6 +454,7 @@ fn reply_json(r: &Reply) -> Vec<u8> {
         write_json(&mut buf, v);
     }
     buf.push(b'}');
+    let output = output_start..buf.len();
     if let Some(encoded) = &r.encoded {
         buf.extend_from_slice(b",\"encoded\":");
         match encoded {
@@ -454,7 +462,12 @@ fn reply_json(r: &Reply) -> Vec<u8> {
                 buf.extend_from_slice(b"{\"query\":");
                 write_str(&mut buf, &e.query);
                 buf.extend_from_slice(b",\"body\":");
-                write_str(&mut buf, &e.body);
+                if r.body_is_output {
+                    let body = buf[output].to_vec();
+                    codec::write_str_bytes(&mut buf, &body);
+                } else {
+                    write_str(&mut buf, &e.body);
+                }
                 buf.push(b'}');
             }
             None => buf.extend_from_slice(b"null"),
@@ -487,10 +500,15 @@ async fn transform(
     };
     match plan.apply(&rec) {
         Ok(out) => {
-            let encoded = plan
+            let nulls = plan.destination.nulls;
+            let body_is_output = plan
                 .wire
                 .as_ref()
-                .map(|w| w.encode(&out, plan.destination.nulls));
+                .is_some_and(|w| w.body_is_output(&out, nulls));
+            let encoded = plan.wire.as_ref().map(|w| match body_is_output {
+                true => crate::wire::Encoded::default(),
+                false => w.encode(&out, nulls),
+            });
             (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "application/json")],
@@ -499,6 +517,7 @@ async fn transform(
                     id: None,
                     output: &out,
                     encoded: Some(encoded),
+                    body_is_output,
                 }),
             )
                 .into_response()
@@ -711,11 +730,31 @@ mod tests {
                 id,
                 output,
                 encoded,
+                body_is_output: false,
             };
             assert_eq!(
                 String::from_utf8(reply_json(&r)).unwrap(),
                 serde_json::to_string(&r).unwrap()
             );
+        }
+        // A body that is the output's JSON is written from the output: the same answer.
+        for output in [&out, &empty] {
+            let full = Reply {
+                status: "ok",
+                id: None,
+                output,
+                encoded: Some(Some(crate::wire::Encoded {
+                    query: String::new(),
+                    body: serde_json::to_string(output).unwrap(),
+                })),
+                body_is_output: false,
+            };
+            let short = Reply {
+                encoded: Some(Some(crate::wire::Encoded::default())),
+                body_is_output: true,
+                ..full
+            };
+            assert_eq!(reply_json(&short), reply_json(&full));
         }
     }
 }
