@@ -10,7 +10,8 @@
 #   -q RATE    requests per second of the fixed-rate cases (default 1000)
 #   -r ROUNDS  rounds of the max-load cases (default 3); each round runs hello_axum then
 #              /transform of each flow, so drift on the shared machine hits all alike; the table
-#              shows the median round (by req/s) of each
+#              shows the median round (by req/s) of each, and the summary each flow's ratio to
+#              the hello_axum run of the same round, with their median
 # Env: BENCH_DIR         logs, oha's JSON, the outbox (default /tmp/fieldmap-bench-serve)
 #      CARGO_TARGET_DIR  where the release binaries are built (default ./target)
 #      SIDECAR_LOG       RUST_LOG of the sidecar (default info, the sidecar's own default: two
@@ -374,6 +375,13 @@ print()
 if ROUNDS > 1:
     print(f"- req/s per round: hello_axum {', '.join(f'{v:,.0f}' for v in hello_all)}"
           + "".join(f"; {n} {', '.join(f'{v:,.0f}' for v in a)}" for n, (_, a) in trs.items()))
+    # Each flow against the hello_axum run of its own round (minutes apart at most): drift of
+    # the shared machine between rounds cancels out of these.
+    for n in trs:
+        paired = [run(f"transform_max.{n}.r{r}")["rps"] / run(f"hello_max.r{r}")["rps"]
+                  for r in range(1, ROUNDS + 1)]
+        print(f"- {n} / hello_axum of the same round: {', '.join(f'{v:.2f}' for v in paired)}; "
+              f"median {sorted(paired)[(len(paired) - 1) // 2]:.2f}")
 for n, (x, _) in trs.items():
     print(f"- /transform/{n}: {x['rps']:,.0f} req/s = {x['rps'] / hello['rps']:.2f} of hello_axum's "
           f"{hello['rps']:,.0f} (target >= 0.50: {verdict(x['rps'] / hello['rps'] >= 0.5)}); "
