@@ -49,6 +49,9 @@ impl Transform for CollapseWhitespace {
 
 fn collapse(s: &str) -> std::borrow::Cow<'_, str> {
     let t = s.trim();
+    if t.is_ascii() {
+        return collapse_ascii(t);
+    }
     let mut prev_ws = false;
     let clean = t.chars().all(|c| {
         let ws = c.is_whitespace();
@@ -69,6 +72,37 @@ fn collapse(s: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// [`collapse`] of trimmed ASCII text, byte by byte (notes and addresses are mostly ASCII, and
+/// decoding characters cost more than the check). The ASCII whitespace of `char::is_whitespace`
+/// includes the vertical tab, which `u8::is_ascii_whitespace` does not.
+fn collapse_ascii(t: &str) -> std::borrow::Cow<'_, str> {
+    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let b = t.as_bytes();
+    // The first whitespace that changes: one other than a space, or a space before more. The
+    // text is trimmed, so its last byte is not whitespace.
+    let first = b
+        .windows(2)
+        .position(|w| ws(w[0]) && (w[0] != b' ' || ws(w[1])));
+    let Some(first) = first else {
+        return t.into();
+    };
+    let mut out = String::with_capacity(t.len());
+    out.push_str(&t[..first]);
+    let mut prev_ws = false;
+    for &c in &b[first..] {
+        if ws(c) {
+            if !prev_ws {
+                out.push(' ');
+            }
+            prev_ws = true;
+        } else {
+            out.push(char::from(c));
+            prev_ws = false;
+        }
+    }
+    out.into()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::transform::Bound;
@@ -78,6 +112,28 @@ mod tests {
     fn clean_text_unchanged_and_blank_empty() {
         assert_eq!(run("collapse_whitespace", r#""a b""#).unwrap(), json!("a b"));
         assert_eq!(run("collapse_whitespace", r#"" \t ""#).unwrap(), json!(""));
+    }
+
+    /// ASCII text, collapsed byte by byte, gives what collapsing by characters gives.
+    #[test]
+    fn ascii_text_collapses_as_unicode_text_does() {
+        let reference = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let pieces = ["a", "bc", " ", "  ", "\t", "\n", "\r\n", "\u{b}", "\u{c}", "\u{1f}", "x y"];
+        let mut n = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for d in ["", " ", "z", "\u{b}"] {
+                        let s = format!("{d}{a}{b}{c}{d}");
+                        assert_eq!(super::collapse(&s), reference(&s), "{s:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 5000);
+        // Text with other characters keeps Unicode's whitespace: no-break space, line separator.
+        assert_eq!(super::collapse("a\u{a0}\u{a0}b\u{2028}c é"), "a b c é");
     }
 
     #[test]
