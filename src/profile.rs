@@ -369,12 +369,11 @@ pub fn compile_schema(path: &Path) -> Result<(serde_json::Value, jsonschema::Val
     Ok((value, validator))
 }
 
-/// A validator of `schema` whose `pattern`s are matched by the `regex` crate: linear in the
-/// text (no pattern can make a check take exponential time) and several times cheaper per
-/// match than jsonschema's default, fancy-regex. Both read the pattern after the same ECMA-262
-/// translation. A schema with a pattern only fancy-regex can run (lookaround, backreferences)
-/// keeps it.
-pub fn build_validator(
+/// A validator of `schema` whose `pattern`s are matched by the `regex` crate, in time linear in
+/// the text, instead of jsonschema's default, fancy-regex, which backtracks. Both read the
+/// pattern after the same ECMA-262 translation. A schema with a pattern only fancy-regex can run
+/// (lookaround, backreferences) keeps fancy-regex.
+fn build_validator(
     schema: &serde_json::Value,
 ) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
     jsonschema::options()

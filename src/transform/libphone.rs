@@ -1,6 +1,7 @@
-//! libphonenumber's validity check (`phonenumber::is_valid`) and country of a number
-//! (`PhoneNumber::country().id()`), with the same metadata and the same decisions, but with the
-//! metadata's patterns compiled once into our own regexes.
+//! libphonenumber's reading of a number (`phonenumber::parse`, for plain texts), its validity
+//! check (`phonenumber::is_valid`) and the country of a number (`PhoneNumber::country().id()`),
+//! with the same metadata and the same decisions, but with the metadata's patterns compiled once
+//! into our own regexes.
 //!
 //! Not a rule: a helper of the `phone` rule. The `phonenumber` crate keeps its patterns in a
 //! shared cache of 100 compiled regexes behind one mutex, keyed by the pattern's text: every
@@ -10,8 +11,9 @@
 //! that code is checked, and kept for the life of the process.
 //!
 //! The logic mirrors `phonenumber::validator` (`is_valid_with`, `source_for`, `number_type`,
-//! `Descriptor::is_match`) step by step; the tests compare both on every example number of the
-//! metadata and on many generated numbers.
+//! `Descriptor::is_match`) and, for [`Reader`], `phonenumber::parse_with`, step by step; the
+//! tests compare both on every example number of the metadata and on many generated numbers
+//! and texts.
 
 use std::sync::{LazyLock, OnceLock};
 
@@ -248,6 +250,10 @@ static KNOWN_CODES: LazyLock<Vec<bool>> = LazyLock::new(|| {
         .collect()
 });
 
+fn known_code(code: u16) -> bool {
+    KNOWN_CODES.get(usize::from(code)).copied().unwrap_or(false)
+}
+
 /// `phonenumber::parse(Some(region), text)` for the plainest texts, which is most of them: an
 /// optional `+`, then digits, spaces, `-`, `.`, `(` and `)`. libphonenumber first checks such a
 /// text's syntax with a parser that tries a list of some forty punctuation characters on every
@@ -330,7 +336,7 @@ impl Reader {
                 return None;
             }
             let code: u16 = text[1..=prefix].parse().ok()?;
-            if !KNOWN_CODES.get(usize::from(code)).copied().unwrap_or(false) {
+            if !known_code(code) {
                 return None;
             }
             national.drain(..prefix);
@@ -345,12 +351,10 @@ impl Reader {
                 if national.starts_with('0') {
                     return None;
                 }
-                let len = (1..=3).find(|&len| {
-                    national[..len]
-                        .parse::<usize>()
-                        .is_ok_and(|c| KNOWN_CODES.get(c).copied().unwrap_or(false))
+                let (len, code) = (1..=3).find_map(|len| {
+                    let code = national[..len].parse().ok()?;
+                    known_code(code).then_some((len, code))
                 })?;
-                let code = national[..len].parse().ok()?;
                 national.drain(..len);
                 code
             } else {

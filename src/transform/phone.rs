@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::libphone;
+use super::libphone::{self, MAX_NSN};
 use super::memo::Memo;
 use super::{Bound, CompileCtx, Example, RuleConfig, RuleDoc, RuleError, Transform, map_text, show};
 
@@ -252,8 +252,6 @@ const MEMO_CAPACITY: usize = 1024;
 /// The longest text handed to libphonenumber (its `MAX_INPUT_STRING_LENGTH`).
 const MAX_INPUT: usize = 250;
 
-use libphone::MAX_NSN;
-
 /// libphonenumber's metadata of the default region (for its international dialing prefix).
 struct RegionMeta(&'static Metadata);
 
@@ -333,7 +331,7 @@ impl Phone {
             let why = self.why_not_valid(&text);
             return self.invalid(s, &why);
         };
-        let s = self.accepted(s, id, number.code().value())?;
+        self.accepted(&s, id, number.code().value())?;
         if let Some(ext) = number.extension() {
             if self.extension == Extension::Reject {
                 return Err(RuleError::new(
@@ -371,7 +369,7 @@ impl Phone {
         let code = self.reader.as_ref()?.read(text, &mut national)?;
         let answer = match libphone::decide(code, &national)? {
             None => self.invalid(s.to_owned(), &self.why_not_valid(text)),
-            Some(id) => self.accepted(s.to_owned(), id, code).map(|_| {
+            Some(id) => self.accepted(s, id, code).map(|()| {
                 Value::String(match self.format {
                     Format::E164 => format!("+{code}{national}"),
                     _ => national,
@@ -393,8 +391,8 @@ impl Phone {
         }
     }
 
-    /// `s` back when the valid number's country (`id`, of calling code `code`) is accepted.
-    fn accepted(&self, s: String, id: Option<Country>, code: u16) -> Result<String, RuleError> {
+    /// Whether the valid number's country (`id`, of calling code `code`) is accepted.
+    fn accepted(&self, s: &str, id: Option<Country>, code: u16) -> Result<(), RuleError> {
         if let Some(allowed) = &self.countries
             && !id.is_some_and(|id| allowed.contains(&id))
         {
@@ -403,12 +401,12 @@ impl Phone {
                 "phone_country",
                 format!(
                     "{} is a phone number of {from}; accepted countries: {}",
-                    show(&Value::String(s)),
+                    show(&Value::String(s.to_owned())),
                     self.countries_text
                 ),
             ));
         }
-        Ok(s)
+        Ok(())
     }
 
     /// The longest national significant number, and the longest E.164 text, of a valid number
