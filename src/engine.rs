@@ -10,9 +10,11 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use handlebars::Handlebars;
+use jsonschema::json::{Json, SerdeJson};
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use crate::instance::OutputJson;
 use crate::mapping::{self, Collect, Condition, Loaded, MappingError, OnError};
 use crate::record::{Headers, Path, Record};
 use crate::template::{Fallback, Fast};
@@ -52,7 +54,7 @@ pub struct Plan {
     /// Every input record must match this schema.
     input_schema: Option<Schema>,
     /// Every output record must match the endpoint's schema.
-    output_schema: Option<Schema>,
+    output_schema: Option<Schema<OutputJson>>,
     /// `now` for templates, when pinned (tests).
     now: Option<String>,
 }
@@ -119,22 +121,24 @@ impl RecallPlan {
     }
 }
 
-/// A compiled JSON Schema and its name (for messages).
-pub struct Schema {
+/// A compiled JSON Schema and its name (for messages), for instances in the JSON representation
+/// `F`: `serde_json` values (input records) or [`crate::instance::OutputJson`] (outputs, read in
+/// place).
+pub struct Schema<F: Json = SerdeJson> {
     pub name: String,
     /// The schema document (validate reads limits from it).
     pub document: Value,
-    validator: jsonschema::Validator,
+    validator: jsonschema::Validator<F>,
 }
 
-impl std::fmt::Debug for Schema {
+impl<F: Json> std::fmt::Debug for Schema<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Schema").field("name", &self.name).finish()
     }
 }
 
-impl Schema {
-    pub fn new(name: String, document: Value, validator: jsonschema::Validator) -> Schema {
+impl<F: Json> Schema<F> {
+    pub fn new(name: String, document: Value, validator: jsonschema::Validator<F>) -> Schema<F> {
         Schema {
             name,
             document,
@@ -143,9 +147,9 @@ impl Schema {
     }
 
     /// The first way `instance` breaks the schema: (the field, what is wrong).
-    pub fn check(&self, instance: &Value) -> Option<(String, String)> {
+    pub fn check<'a>(&'a self, instance: F::Node<'a>) -> Option<(String, String)> {
         // The yes/no check stops at the first failure and builds no error: most records pass.
-        if self.validator.is_valid(instance) {
+        if self.validator.is_valid(instance.clone()) {
             return None;
         }
         let e = self.validator.iter_errors(instance).next()?;
@@ -1116,7 +1120,7 @@ put a `when` or `on_error: next` on each earlier one",
             });
         }
         if let (Some(schema), Some(wire)) = (&self.output_schema, &self.wire)
-            && let Some((field, message)) = schema.check(&wire.as_instance(&out))
+            && let Some((field, message)) = schema.check(wire.instance(&out).node())
         {
             return Err(Failure {
                 field,

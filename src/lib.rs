@@ -9,6 +9,7 @@ pub mod docs;
 pub mod engine;
 pub mod env;
 pub mod explain;
+pub mod instance;
 mod link;
 pub mod mapping;
 pub mod profile;

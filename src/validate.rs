@@ -9,6 +9,7 @@
 //! field's values comes from its constant, its input's schema (`maxLength`, `enum`) and what
 //! each step guarantees ([`crate::transform::Bound`]).
 
+use jsonschema::json::SerdeJson;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -134,8 +135,8 @@ fn check_profile(lp: &LoadedProfile, r: &mut Report) {
             ));
         }
         if let Some(s) = &e.schema
-            && let Err(msg) =
-                profile::find_schema(dir, s).and_then(|path| profile::compile_schema(&path))
+            && let Err(msg) = profile::find_schema(dir, s)
+                .and_then(|path| profile::compile_schema::<SerdeJson>(&path))
         {
             r.errors
                 .push(lp.error_at(&loc, format!("endpoint `{name}`: schema: {msg}")));
@@ -191,8 +192,8 @@ fn check_profile(lp: &LoadedProfile, r: &mut Report) {
             ));
         }
         if let Some(s) = &i.value.schema
-            && let Err(msg) =
-                profile::find_schema(dir, s).and_then(|path| profile::compile_schema(&path))
+            && let Err(msg) = profile::find_schema(dir, s)
+                .and_then(|path| profile::compile_schema::<SerdeJson>(&path))
         {
             r.errors
                 .push(lp.error_at(&loc, format!("payload `{name}`: schema: {msg}")));

@@ -230,22 +230,11 @@ impl Wire {
             })
     }
 
-    /// The record as the endpoint's schema sees it: the fixed parameters and the fields, with
-    /// nulls left out, and scalars as text when the encoding carries only text.
-    pub fn as_instance(&self, out: &Output<'_>) -> Value {
+    /// The record as the endpoint's schema sees it, read in place: the fixed parameters and the
+    /// fields, with nulls left out, and scalars as text when the encoding carries only text.
+    pub fn instance<'a>(&'a self, out: &'a Output<'a>) -> crate::instance::Instance<'a> {
         let text_only = matches!(self.encoding, Format::Form | Format::Query);
-        let fields = self.with_params(out).fields;
-        let mut m = Map::with_capacity(fields.len());
-        for (k, v) in fields {
-            let v = match v {
-                Value::Null => continue,
-                Value::Array(_) | Value::Object(_) => v,
-                other if text_only => Value::String(scalar_text(&other).into_owned()),
-                other => other,
-            };
-            m.insert(k.into_owned(), v);
-        }
-        Value::Object(m)
+        crate::instance::Instance::new(&self.params, &out.fields, text_only)
     }
 }
 
@@ -799,10 +788,13 @@ mod tests {
     #[test]
     fn schema_instances_are_text_for_text_encodings() {
         assert_eq!(
-            wire(Format::Form).as_instance(&out()),
+            wire(Format::Form).instance(&out()).to_value(),
             json!({"Action": "InsertDnc", "Number": "9492651111", "N": "5"})
         );
-        assert_eq!(wire(Format::Json).as_instance(&out())["N"], json!(5));
+        assert_eq!(
+            wire(Format::Json).instance(&out()).to_value()["N"],
+            json!(5)
+        );
     }
 
     #[test]
