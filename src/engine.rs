@@ -10,11 +10,10 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use handlebars::Handlebars;
-use jsonschema::json::{Json, SerdeJson};
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use crate::instance::OutputJson;
+use crate::instance::{InPlace, View};
 use crate::mapping::{self, Collect, Condition, Loaded, MappingError, OnError};
 use crate::record::{Headers, Path, Record};
 use crate::template::{Fallback, Fast};
@@ -54,7 +53,7 @@ pub struct Plan {
     /// Every input record must match this schema.
     input_schema: Option<Schema>,
     /// Every output record must match the endpoint's schema.
-    output_schema: Option<Schema<OutputJson>>,
+    output_schema: Option<Schema>,
     /// `now` for templates, when pinned (tests).
     now: Option<String>,
 }
@@ -109,7 +108,7 @@ impl RecallPlan {
     pub fn merge(rec: Record, kept: Map<String, Value>) -> Record {
         let mut m = match rec {
             Record::Object(o) => o.into_map(),
-            other => other.to_object(),
+            other => other.to_object().into_iter().collect(),
         };
         for (k, v) in kept {
             let missing = m.get(&k).is_none_or(is_empty);
@@ -121,24 +120,23 @@ impl RecallPlan {
     }
 }
 
-/// A compiled JSON Schema and its name (for messages), for instances in the JSON representation
-/// `F`: `serde_json` values (input records) or [`crate::instance::OutputJson`] (outputs, read in
-/// place).
-pub struct Schema<F: Json = SerdeJson> {
+/// A compiled JSON Schema and its name (for messages). It reads records and outputs where they
+/// are ([`crate::instance`]).
+pub struct Schema {
     pub name: String,
     /// The schema document (validate reads limits from it).
     pub document: Value,
-    validator: jsonschema::Validator<F>,
+    validator: jsonschema::Validator<InPlace>,
 }
 
-impl<F: Json> std::fmt::Debug for Schema<F> {
+impl std::fmt::Debug for Schema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Schema").field("name", &self.name).finish()
     }
 }
 
-impl<F: Json> Schema<F> {
-    pub fn new(name: String, document: Value, validator: jsonschema::Validator<F>) -> Schema<F> {
+impl Schema {
+    pub fn new(name: String, document: Value, validator: jsonschema::Validator<InPlace>) -> Schema {
         Schema {
             name,
             document,
@@ -147,7 +145,7 @@ impl<F: Json> Schema<F> {
     }
 
     /// The first way `instance` breaks the schema: (the field, what is wrong).
-    pub fn check<'a>(&'a self, instance: F::Node<'a>) -> Option<(String, String)> {
+    pub fn check<'a>(&'a self, instance: View<'a>) -> Option<(String, String)> {
         // The yes/no check stops at the first failure and builds no error: most records pass.
         if self.validator.is_valid(instance.clone()) {
             return None;
@@ -1001,8 +999,8 @@ put a `when` or `on_error: next` on each earlier one",
         if let Some(schema) = &self.input_schema
             && let Some((field, message)) = match rec {
                 // Read where it is; a CSV row becomes an object first.
-                Record::Object(o) => schema.check(o.as_value()),
-                Record::Row { .. } => schema.check(&Value::Object(rec.to_object())),
+                Record::Object(o) => schema.check(View::Fields(o.map())),
+                Record::Row { .. } => schema.check(View::Value(&Value::Object(rec.to_object()))),
             }
         {
             return Err(Failure {

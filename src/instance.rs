@@ -1,11 +1,15 @@
-//! A record's output as its destination's JSON Schema sees it, checked where it is.
+//! What JSON Schemas check, read where it is: input records and outputs.
 //!
-//! The destination schema checks what goes over the wire: the endpoint's fixed parameters, then
-//! the output fields, with nulls left out (they are not sent) and, for a form or query encoding,
-//! every scalar as the text it is sent as. Building that as a `serde_json::Value` copied every
-//! field and hashed every name (SipHash) for each record, a fifth of what a small flow costs in
-//! the sidecar. [`Instance`] is the same object read in place: it implements jsonschema's JSON
-//! representation traits ([`OutputJson`]), so a `Validator<OutputJson>` checks it without a copy.
+//! A flow checks its input against the source payload's schema, and its output against the
+//! destination's. jsonschema reads instances through its JSON representation traits; [`InPlace`]
+//! implements them for what the engine holds, so neither check builds a `serde_json::Value`:
+//! - an input record's fields ([`Fields`], a map with a fast hasher: a webhook's field names are
+//!   hashed for every record, and SipHash was a tenth of the sidecar's work);
+//! - an output as its destination sees it ([`Instance`]): the endpoint's fixed parameters, then
+//!   the output fields, with nulls left out (they are not sent) and, for a form or query
+//!   encoding, every scalar as the text it is sent as. Building that as a `Value` copied every
+//!   field and hashed every name for each record.
+//!
 //! [`Instance::to_value`] builds the `Value` for the cold paths (error messages) and for tests,
 //! which check that both forms give the same answers.
 
@@ -16,11 +20,12 @@ use jsonschema::types::JsonType;
 use serde_json::{Map, Number, Value};
 
 use crate::codec::scalar_text;
+use crate::record::Fields;
 
-/// jsonschema's name for the representation of [`Instance`]s.
-pub struct OutputJson;
+/// jsonschema's name for the representation: validators are `jsonschema::Validator<InPlace>`.
+pub struct InPlace;
 
-/// One member of the instance: a fixed parameter's text or an output value.
+/// One member of an output instance: a fixed parameter's text or an output value.
 #[derive(Clone, Copy, Debug)]
 enum Member<'a> {
     Param(&'a str),
@@ -65,8 +70,8 @@ impl<'a> Instance<'a> {
     }
 
     /// The node of the whole object, to validate.
-    pub fn node(&self) -> OutputNode<'_> {
-        OutputNode::Top(self)
+    pub fn node(&self) -> View<'_> {
+        View::Output(self)
     }
 
     /// The instance as a JSON value (error messages, tests).
@@ -81,107 +86,106 @@ impl<'a> Instance<'a> {
         Value::Object(m)
     }
 
-    fn member_node(&self, m: Member<'a>) -> OutputNode<'a> {
+    fn member_node(&self, m: Member<'a>) -> View<'a> {
         match m {
-            Member::Param(text) => OutputNode::Text(Cow::Borrowed(text)),
-            Member::Field(v @ (Value::Array(_) | Value::Object(_))) => OutputNode::Value(v),
-            Member::Field(v) if self.text_only => OutputNode::Text(scalar_text(v)),
-            Member::Field(v) => OutputNode::Value(v),
+            Member::Param(text) => View::Text(Cow::Borrowed(text)),
+            Member::Field(v @ (Value::Array(_) | Value::Object(_))) => View::Value(v),
+            Member::Field(v) if self.text_only => View::Text(scalar_text(v)),
+            Member::Field(v) => View::Value(v),
         }
     }
 }
 
-/// A node of an [`Instance`]: the object itself, a text it is sent as, or a value of an output
-/// field (or inside one).
+/// A node jsonschema reads: a whole output or input record, a text an output value is sent as,
+/// or a value (of a field, or inside one).
 #[derive(Clone, Debug)]
-pub enum OutputNode<'a> {
-    Top(&'a Instance<'a>),
+pub enum View<'a> {
+    Output(&'a Instance<'a>),
+    Fields(&'a Fields),
     Text(Cow<'a, str>),
     Value(&'a Value),
 }
 
-/// The object of an [`OutputNode`].
+/// The object of a [`View`].
 #[derive(Clone, Copy, Debug)]
-pub enum OutputObject<'a> {
-    Top(&'a Instance<'a>),
+pub enum ViewObject<'a> {
+    Output(&'a Instance<'a>),
+    Fields(&'a Fields),
     Map(&'a Map<String, Value>),
 }
 
-impl Json for OutputJson {
-    type Node<'a> = OutputNode<'a>;
+impl Json for InPlace {
+    type Node<'a> = View<'a>;
     type PreparedKey = String;
     type StringBuffer = String;
 
-    /// The top object is searched name by name, so one pass over its members always costs less
-    /// than lookups.
-    const KEYS_PER_LOOKUP: usize = 1 << 16;
+    /// An output is searched name by name, so a pass over its members costs no more than a few
+    /// lookups; a record's fields are hashed (checked by name above that size).
+    const KEYS_PER_LOOKUP: usize = 4;
 
     fn prepare_key(key: &str) -> String {
         key.to_owned()
     }
 
-    fn with_string_node<T>(
-        buffer: &mut String,
-        string: &str,
-        f: impl FnOnce(OutputNode<'_>) -> T,
-    ) -> T {
+    fn with_string_node<T>(buffer: &mut String, string: &str, f: impl FnOnce(View<'_>) -> T) -> T {
         buffer.clear();
         buffer.push_str(string);
-        f(OutputNode::Text(Cow::Borrowed(buffer.as_str())))
+        f(View::Text(Cow::Borrowed(buffer.as_str())))
     }
 }
 
-impl<'a> Node<'a, OutputJson> for OutputNode<'a> {
-    type Object = OutputObject<'a>;
+impl<'a> Node<'a, InPlace> for View<'a> {
+    type Object = ViewObject<'a>;
     type Array = &'a [Value];
     type Number = &'a Number;
 
-    fn as_object(&self) -> Option<OutputObject<'a>> {
+    fn as_object(&self) -> Option<ViewObject<'a>> {
         match self {
-            OutputNode::Top(i) => Some(OutputObject::Top(i)),
-            OutputNode::Value(Value::Object(m)) => Some(OutputObject::Map(m)),
+            View::Output(i) => Some(ViewObject::Output(i)),
+            View::Fields(f) => Some(ViewObject::Fields(f)),
+            View::Value(Value::Object(m)) => Some(ViewObject::Map(m)),
             _ => None,
         }
     }
 
     fn as_array(&self) -> Option<&'a [Value]> {
         match self {
-            OutputNode::Value(Value::Array(a)) => Some(a),
+            View::Value(Value::Array(a)) => Some(a),
             _ => None,
         }
     }
 
     fn as_string(&self) -> Option<Cow<'a, str>> {
         match self {
-            OutputNode::Text(t) => Some(t.clone()),
-            OutputNode::Value(Value::String(s)) => Some(Cow::Borrowed(s)),
+            View::Text(t) => Some(t.clone()),
+            View::Value(Value::String(s)) => Some(Cow::Borrowed(s)),
             _ => None,
         }
     }
 
     fn as_number(&self) -> Option<&'a Number> {
         match self {
-            OutputNode::Value(Value::Number(n)) => Some(n),
+            View::Value(Value::Number(n)) => Some(n),
             _ => None,
         }
     }
 
     fn as_boolean(&self) -> Option<bool> {
         match self {
-            OutputNode::Value(Value::Bool(b)) => Some(*b),
+            View::Value(Value::Bool(b)) => Some(*b),
             _ => None,
         }
     }
 
     fn is_null(&self) -> bool {
-        matches!(self, OutputNode::Value(Value::Null))
+        matches!(self, View::Value(Value::Null))
     }
 
     fn json_type(&self) -> JsonType {
         match self {
-            OutputNode::Top(_) => JsonType::Object,
-            OutputNode::Text(_) => JsonType::String,
-            OutputNode::Value(v) => match v {
+            View::Output(_) | View::Fields(_) => JsonType::Object,
+            View::Text(_) => JsonType::String,
+            View::Value(v) => match v {
                 Value::Null => JsonType::Null,
                 Value::Bool(_) => JsonType::Boolean,
                 Value::Number(_) => JsonType::Number,
@@ -194,86 +198,94 @@ impl<'a> Node<'a, OutputJson> for OutputNode<'a> {
 
     fn to_value(&self) -> Cow<'a, Value> {
         match self {
-            OutputNode::Top(i) => Cow::Owned(i.to_value()),
-            OutputNode::Text(t) => Cow::Owned(Value::String(t.to_string())),
-            OutputNode::Value(v) => Cow::Borrowed(v),
+            View::Output(i) => Cow::Owned(i.to_value()),
+            View::Fields(f) => Cow::Owned(Value::Object(
+                f.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            )),
+            View::Text(t) => Cow::Owned(Value::String(t.to_string())),
+            View::Value(v) => Cow::Borrowed(v),
         }
     }
 
     fn identity(&self) -> Option<NodeIdentity> {
         match self {
-            OutputNode::Top(i) => Some(NodeIdentity::new(std::ptr::from_ref(*i) as usize)),
+            View::Output(i) => Some(NodeIdentity::new(std::ptr::from_ref(*i) as usize)),
+            View::Fields(f) => Some(NodeIdentity::new(std::ptr::from_ref(*f) as usize)),
             // A text made for the check has no address of its own.
-            OutputNode::Text(_) => None,
-            OutputNode::Value(v) => Some(NodeIdentity::new(std::ptr::from_ref(*v) as usize)),
+            View::Text(_) => None,
+            View::Value(v) => Some(NodeIdentity::new(std::ptr::from_ref(*v) as usize)),
         }
     }
 }
 
-/// The members of an [`OutputObject`].
+/// The members of a [`ViewObject`].
 pub struct Members<'a>(MembersOf<'a>);
 
 enum MembersOf<'a> {
-    Top(
+    Output(
         &'a Instance<'a>,
         std::slice::Iter<'a, (&'a str, Member<'a>)>,
     ),
+    Fields(indexmap::map::Iter<'a, String, Value>),
     Map(serde_json::map::Iter<'a>),
 }
 
 impl<'a> Iterator for Members<'a> {
-    type Item = (&'a str, OutputNode<'a>);
+    type Item = (&'a str, View<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
-            MembersOf::Top(i, it) => it.next().map(|(k, m)| (*k, i.member_node(*m))),
-            MembersOf::Map(it) => it.next().map(|(k, v)| (k.as_str(), OutputNode::Value(v))),
+            MembersOf::Output(i, it) => it.next().map(|(k, m)| (*k, i.member_node(*m))),
+            MembersOf::Fields(it) => it.next().map(|(k, v)| (k.as_str(), View::Value(v))),
+            MembersOf::Map(it) => it.next().map(|(k, v)| (k.as_str(), View::Value(v))),
         }
     }
 }
 
-impl<'a> Object<'a, OutputJson> for OutputObject<'a> {
-    type Node = OutputNode<'a>;
+impl<'a> Object<'a, InPlace> for ViewObject<'a> {
+    type Node = View<'a>;
     type MemberName = &'a str;
     type MembersIter = Members<'a>;
 
     fn len(&self) -> usize {
         match self {
-            OutputObject::Top(i) => i.members.len(),
-            OutputObject::Map(m) => m.len(),
+            ViewObject::Output(i) => i.members.len(),
+            ViewObject::Fields(f) => f.len(),
+            ViewObject::Map(m) => m.len(),
         }
     }
 
-    fn get(&self, key: &String) -> Option<OutputNode<'a>> {
+    fn get(&self, key: &String) -> Option<View<'a>> {
         match self {
-            OutputObject::Top(i) => i
+            ViewObject::Output(i) => i
                 .members
                 .iter()
                 .find(|(k, _)| *k == key.as_str())
                 .map(|(_, m)| i.member_node(*m)),
-            OutputObject::Map(m) => Map::get(m, key.as_str()).map(OutputNode::Value),
+            ViewObject::Fields(f) => f.get(key.as_str()).map(View::Value),
+            ViewObject::Map(m) => Map::get(m, key.as_str()).map(View::Value),
         }
     }
 
     fn members(&self) -> Members<'a> {
         match self {
-            OutputObject::Top(i) => Members(MembersOf::Top(i, i.members.iter())),
-            OutputObject::Map(m) => Members(MembersOf::Map(m.iter())),
+            ViewObject::Output(i) => Members(MembersOf::Output(i, i.members.iter())),
+            ViewObject::Fields(f) => Members(MembersOf::Fields(f.iter())),
+            ViewObject::Map(m) => Members(MembersOf::Map(m.iter())),
         }
     }
 }
 
-impl<'a> Array<'a, OutputJson> for &'a [Value] {
-    type Node = OutputNode<'a>;
-    type ElementsIter =
-        std::iter::Map<std::slice::Iter<'a, Value>, fn(&'a Value) -> OutputNode<'a>>;
+impl<'a> Array<'a, InPlace> for &'a [Value] {
+    type Node = View<'a>;
+    type ElementsIter = std::iter::Map<std::slice::Iter<'a, Value>, fn(&'a Value) -> View<'a>>;
 
     fn len(&self) -> usize {
         <[Value]>::len(self)
     }
 
     fn elements(&self) -> Self::ElementsIter {
-        self.iter().map(OutputNode::Value)
+        self.iter().map(View::Value)
     }
 }
 
@@ -350,7 +362,7 @@ mod tests {
     }
 
     #[test]
-    fn validators_answer_as_they_do_on_the_value() {
+    fn validators_answer_on_records_and_outputs_as_on_values() {
         let schemas = [
             json!({
                 "type": "object",
@@ -411,9 +423,7 @@ mod tests {
         let mut checked = [0usize; 2];
         for schema in &schemas {
             let on_value = jsonschema::validator_for(schema).unwrap();
-            let in_place = jsonschema::options_for::<OutputJson>()
-                .build(schema)
-                .unwrap();
+            let in_place = jsonschema::options_for::<InPlace>().build(schema).unwrap();
             for _ in 0..3000 {
                 let n = rng.below(7);
                 let f: Vec<(Cow<str>, Value)> = (0..n)
@@ -445,6 +455,17 @@ mod tests {
                     .map(|e| (e.instance_path().to_string(), e.to_string()))
                     .collect();
                 assert_eq!(a.first(), b.first(), "{expected}");
+                // The same object as an input record's fields.
+                let mut rec = crate::record::fields_with_capacity(4);
+                if let Value::Object(m) = &expected {
+                    rec.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                assert_eq!(in_place.is_valid(View::Fields(&rec)), valid, "{expected}");
+                let c: Vec<(String, String)> = in_place
+                    .iter_errors(View::Fields(&rec))
+                    .map(|e| (e.instance_path().to_string(), e.to_string()))
+                    .collect();
+                assert_eq!(a.first(), c.first(), "{expected}");
             }
         }
         // Both answers were seen often.

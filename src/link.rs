@@ -6,7 +6,6 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::engine::{CompileOptions, Schema};
 use crate::env::{Env, EnvError};
-use crate::instance::OutputJson;
 use crate::mapping::{Format, Loaded, MappingError};
 use crate::profile::{self, Inbound, LoadedProfile};
 use crate::wire::{Judge, ReplyPlan, Wire, with_query};
@@ -19,7 +18,7 @@ pub(crate) struct Linked {
     pub reply: Option<ReplyPlan>,
     pub env: Env,
     pub input_schema: Option<Schema>,
-    pub output_schema: Option<Schema<OutputJson>>,
+    pub output_schema: Option<Schema>,
     pub inbound_auth: Option<crate::wire::InboundAuth>,
 }
 
@@ -92,12 +91,12 @@ fn did_you_mean<'a>(name: &str, options: impl Iterator<Item = &'a String>) -> St
     }
 }
 
-fn load_schema<F: jsonschema::json::Json>(
+fn load_schema(
     loaded: &Loaded,
     dir: &std::path::Path,
     name: &str,
     loc_err: &mut dyn FnMut(String),
-) -> Option<Schema<F>> {
+) -> Option<Schema> {
     let path = match profile::find_schema(dir, name) {
         Ok(p) => p,
         Err(e) => {

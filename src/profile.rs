@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::instance::InPlace;
 use crate::mapping::{Condition, EnvVar, Format, IndexMap, MappingError, Reply};
 
 /// A vendor profile file.
@@ -359,9 +360,9 @@ pub fn find_schema(dir: &Path, name: &str) -> Result<PathBuf, String> {
 }
 
 /// Read and compile a JSON Schema file.
-pub fn compile_schema<F: jsonschema::json::Json>(
+pub fn compile_schema(
     path: &Path,
-) -> Result<(serde_json::Value, jsonschema::Validator<F>), String> {
+) -> Result<(serde_json::Value, jsonschema::Validator<InPlace>), String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read schema {}: {e}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -375,18 +376,19 @@ pub fn compile_schema<F: jsonschema::json::Json>(
 /// the text, instead of jsonschema's default, fancy-regex, which backtracks. Both read the
 /// pattern after the same ECMA-262 translation. A schema with a pattern only fancy-regex can run
 /// (lookaround, backreferences) keeps fancy-regex.
-fn build_validator<F: jsonschema::json::Json>(
+fn build_validator(
     schema: &serde_json::Value,
-) -> Result<jsonschema::Validator<F>, jsonschema::ValidationError<'static>> {
-    jsonschema::options_for::<F>()
+) -> Result<jsonschema::Validator<InPlace>, jsonschema::ValidationError<'static>> {
+    jsonschema::options_for::<InPlace>()
         .with_pattern_options(jsonschema::PatternOptions::regex())
         .build(schema)
-        .or_else(|_| jsonschema::options_for::<F>().build(schema))
+        .or_else(|_| jsonschema::options_for::<InPlace>().build(schema))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::instance::View;
     use serde_json::json;
 
     #[test]
@@ -398,21 +400,20 @@ mod tests {
                 "name": {"type": "string", "pattern": "^[A-Za-z ]+$"}
             }
         });
-        let v = build_validator::<jsonschema::json::SerdeJson>(&schema).unwrap();
-        assert!(v.is_valid(&json!({"phone": "9492651111", "name": "Ann Lee"})));
+        let v = build_validator(&schema).unwrap();
+        assert!(v.is_valid(View::Value(
+            &json!({"phone": "9492651111", "name": "Ann Lee"})
+        )));
         // ECMA-262's \d is ASCII: Arabic-Indic digits are not digits.
-        assert!(!v.is_valid(&json!({"phone": "\u{661}\u{662}\u{663}\u{664}\u{665}\u{666}\u{667}\u{668}\u{669}\u{660}"})));
-        assert!(!v.is_valid(&json!({"phone": "949265111"})));
-        assert!(!v.is_valid(&json!({"name": "Ann1"})));
+        assert!(!v.is_valid(View::Value(&json!({"phone": "\u{661}\u{662}\u{663}\u{664}\u{665}\u{666}\u{667}\u{668}\u{669}\u{660}"}))));
+        assert!(!v.is_valid(View::Value(&json!({"phone": "949265111"}))));
+        assert!(!v.is_valid(View::Value(&json!({"name": "Ann1"}))));
         // A lookahead, which only fancy-regex runs: the schema still compiles, and checks.
-        let v = build_validator::<jsonschema::json::SerdeJson>(
-            &json!({"type": "string", "pattern": r"^(?!0)\d+$"}),
-        )
-        .unwrap();
-        assert!(v.is_valid(&json!("123")));
-        assert!(!v.is_valid(&json!("0123")));
+        let v = build_validator(&json!({"type": "string", "pattern": r"^(?!0)\d+$"})).unwrap();
+        assert!(v.is_valid(View::Value(&json!("123"))));
+        assert!(!v.is_valid(View::Value(&json!("0123"))));
         // A pattern no engine takes is an error.
-        assert!(build_validator::<jsonschema::json::SerdeJson>(&json!({"pattern": "("})).is_err());
+        assert!(build_validator(&json!({"pattern": "("})).is_err());
     }
 
     #[test]

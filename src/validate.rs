@@ -9,7 +9,6 @@
 //! field's values comes from its constant, its input's schema (`maxLength`, `enum`) and what
 //! each step guarantees ([`crate::transform::Bound`]).
 
-use jsonschema::json::SerdeJson;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -135,8 +134,8 @@ fn check_profile(lp: &LoadedProfile, r: &mut Report) {
             ));
         }
         if let Some(s) = &e.schema
-            && let Err(msg) = profile::find_schema(dir, s)
-                .and_then(|path| profile::compile_schema::<SerdeJson>(&path))
+            && let Err(msg) =
+                profile::find_schema(dir, s).and_then(|path| profile::compile_schema(&path))
         {
             r.errors
                 .push(lp.error_at(&loc, format!("endpoint `{name}`: schema: {msg}")));
@@ -192,8 +191,8 @@ fn check_profile(lp: &LoadedProfile, r: &mut Report) {
             ));
         }
         if let Some(s) = &i.value.schema
-            && let Err(msg) = profile::find_schema(dir, s)
-                .and_then(|path| profile::compile_schema::<SerdeJson>(&path))
+            && let Err(msg) =
+                profile::find_schema(dir, s).and_then(|path| profile::compile_schema(&path))
         {
             r.errors
                 .push(lp.error_at(&loc, format!("payload `{name}`: schema: {msg}")));

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::{Failure, Output};
 use crate::mapping::{Format, Nulls, RejectInfo};
-use crate::record::{Chunk, Headers, Record, Row};
+use crate::record::{Chunk, Fields, Headers, Record, Row, fields_with_capacity};
 
 /// Where a record is in the input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -193,10 +193,10 @@ pub fn strip_trailing_commas(bytes: &[u8]) -> Option<Vec<u8>> {
     out
 }
 
-/// A JSON object read into a map made with room for a vendor's payload: an empty map grows, and
-/// rehashes every key, several times on the way to 30 fields. The same map as `Value`'s own
-/// (a repeated key keeps its first place and its last value).
-struct PresizedObject(Map<String, Value>);
+/// A JSON object read into a record's map made with room for a vendor's payload: an empty map
+/// grows, and rehashes every key, several times on the way to 30 fields. The same map as
+/// `Value`'s own (a repeated key keeps its first place and its last value).
+struct PresizedObject(Fields);
 
 impl<'de> serde::Deserialize<'de> for PresizedObject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -210,7 +210,7 @@ impl<'de> serde::Deserialize<'de> for PresizedObject {
                 self,
                 mut a: A,
             ) -> Result<PresizedObject, A::Error> {
-                let mut m = Map::with_capacity(a.size_hint().unwrap_or(32));
+                let mut m = fields_with_capacity(a.size_hint().unwrap_or(32));
                 while let Some((k, v)) = a.next_entry::<String, Value>()? {
                     m.insert(k, v);
                 }
@@ -731,20 +731,18 @@ impl RejectEncoder {
                 }
             }
             original => {
-                let object;
-                let m = match original {
-                    Original::Record(Record::Object(o)) => o.map(),
-                    Original::Object(m) => m,
-                    Original::Record(rec) => {
-                        object = rec.to_object();
-                        &object
-                    }
-                };
-                for (k, v) in m {
+                let mut member = |k: &str, v: &Value| {
                     sep(buf);
                     write_str(buf, k);
                     buf.push(b':');
                     write_json(buf, v);
+                };
+                match original {
+                    Original::Record(Record::Object(o)) => {
+                        o.map().iter().for_each(|(k, v)| member(k, v))
+                    }
+                    Original::Object(m) => m.iter().for_each(|(k, v)| member(k, v)),
+                    Original::Record(rec) => rec.to_object().iter().for_each(|(k, v)| member(k, v)),
                 }
             }
         }
@@ -752,10 +750,10 @@ impl RejectEncoder {
     }
 
     fn csv_row(&self, pos: Position, f: &Failure, original: Original<'_>, buf: &mut Vec<u8>) {
+        // CSV rejects of JSON records (rare): the record as a JSON object.
         let object;
         let original = match original {
             Original::Object(m) => m,
-            Original::Record(Record::Object(o)) => o.map(),
             Original::Record(rec) => {
                 object = rec.to_object();
                 &object

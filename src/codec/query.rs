@@ -4,13 +4,15 @@
 //! more than once becomes a list of its values, in order. A query line may be a whole URL: only
 //! the part after `?` is read.
 
+use indexmap::map::Entry;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode};
-use serde_json::map::Entry;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::record::{Fields, fields_with_capacity};
 
 /// Parse `a=1&b=x+y&a=2` into `{"a": ["1", "2"], "b": "x y"}`. Fails with a message when a
 /// percent-escape decodes to bytes that are not UTF-8.
-pub fn parse(input: &[u8]) -> Result<Map<String, Value>, String> {
+pub fn parse(input: &[u8]) -> Result<Fields, String> {
     let mut s = input;
     if let Some(q) = memchr::memchr(b'?', s) {
         s = &s[q + 1..];
@@ -18,7 +20,7 @@ pub fn parse(input: &[u8]) -> Result<Map<String, Value>, String> {
     if let Some(h) = memchr::memchr(b'#', s) {
         s = &s[..h];
     }
-    let mut out = Map::with_capacity(memchr::memchr_iter(b'&', s).count() + 1);
+    let mut out = fields_with_capacity(memchr::memchr_iter(b'&', s).count() + 1);
     for pair in s.split(|b| *b == b'&') {
         if pair.is_empty() {
             continue;
@@ -122,7 +124,7 @@ mod tests {
     fn parses_callerready_get() {
         let m = parse(b"https://x.example/ring?ReferralID=0&Phone=9492651111&FirstName=Mary+Ann&City=San%20Diego&x").unwrap();
         assert_eq!(
-            Value::Object(m),
+            Value::Object(m.into_iter().collect()),
             json!({"ReferralID": "0", "Phone": "9492651111", "FirstName": "Mary Ann", "City": "San Diego", "x": ""})
         );
     }
@@ -130,7 +132,10 @@ mod tests {
     #[test]
     fn repeated_keys_become_lists_and_plus_decodes() {
         let m = parse(b"a=1&a=2&a=3&p=%2b61").unwrap();
-        assert_eq!(Value::Object(m), json!({"a": ["1", "2", "3"], "p": "+61"}));
+        assert_eq!(
+            Value::Object(m.into_iter().collect()),
+            json!({"a": ["1", "2", "3"], "p": "+61"})
+        );
     }
 
     #[test]
@@ -151,7 +156,7 @@ mod tests {
             "Agent+Names=Anthony+Smith%2CErin+Jones&e=a%40x.com%26b%3D1"
         );
         assert_eq!(
-            Value::Object(parse(&b).unwrap()),
+            Value::Object(parse(&b).unwrap().into_iter().collect()),
             json!({"Agent Names": "Anthony Smith,Erin Jones", "e": "a@x.com&b=1"})
         );
     }
