@@ -509,6 +509,56 @@ pub fn write_str_bytes(buf: &mut Vec<u8>, b: &[u8]) {
     buf.push(b'"');
 }
 
+/// [`write_str`] of `s` into `buf`, and the same JSON text into `esc` escaped as the inside of
+/// a JSON string: JSON that is also answered embedded in a string (the sidecar's `/transform`
+/// answer gives the output, and the request body that is the same JSON) is written once each
+/// way, instead of escaping the finished body, which has a quote every few bytes, afterwards.
+#[inline]
+pub fn write_str_twice(buf: &mut Vec<u8>, esc: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    match find_escape(b) {
+        // `"s"` escaped is `\"s\"`.
+        None => {
+            buf.reserve(b.len() + 2);
+            buf.push(b'"');
+            buf.extend_from_slice(b);
+            buf.push(b'"');
+            esc.reserve(b.len() + 4);
+            esc.extend_from_slice(b"\\\"");
+            esc.extend_from_slice(b);
+            esc.extend_from_slice(b"\\\"");
+        }
+        Some(first) => {
+            let start = buf.len();
+            buf.reserve(b.len() + 8);
+            buf.push(b'"');
+            write_escaped(buf, b, first);
+            buf.push(b'"');
+            escape_into(esc, &buf[start..]);
+        }
+    }
+}
+
+/// [`write_json`] of `v` into `buf`, and escaped into `esc`, as [`write_str_twice`] does.
+pub fn write_json_twice(buf: &mut Vec<u8>, esc: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::String(s) => write_str_twice(buf, esc, s),
+        other => {
+            let start = buf.len();
+            write_json(buf, other);
+            escape_into(esc, &buf[start..]);
+        }
+    }
+}
+
+/// `b` escaped as the inside of a JSON string (without the quotes around it).
+fn escape_into(buf: &mut Vec<u8>, b: &[u8]) {
+    match find_escape(b) {
+        None => buf.extend_from_slice(b),
+        Some(first) => write_escaped(buf, b, first),
+    }
+}
+
 /// Copy `b`, escaping it, when its first byte to escape is at `first`. Text with one escape
 /// tends to have many (a JSON body inside a JSON answer has a quote every few bytes), so the next
 /// ones are looked for a word at a time, without [`find_escape`]'s blocks for long plain text.

@@ -421,6 +421,14 @@ struct Reply<'a> {
     body_is_output: bool,
 }
 
+/// About how long `v` is as JSON (its text, for a string).
+fn text_len(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        _ => 16,
+    }
+}
+
 /// The answer as serde_json would write it, with the codec's string writer: the encoded body is
 /// itself JSON, full of quotes, and serde_json escapes byte by byte.
 fn reply_json(r: &Reply) -> Vec<u8> {
@@ -435,6 +443,16 @@ fn reply_json(r: &Reply) -> Vec<u8> {
         Some(Some(e)) => e.query.len() + e.body.len(),
         _ => 0,
     };
+    let encoded_len = match r.body_is_output {
+        // The output's JSON, about as long as its fields' text, written twice.
+        true => r
+            .output
+            .fields
+            .iter()
+            .map(|(k, v)| k.len() + text_len(v) + 6)
+            .sum::<usize>(),
+        false => encoded_len,
+    };
     let mut buf = Vec::with_capacity(256 + encoded_len * 5 / 2);
     buf.extend_from_slice(b"{\"status\":");
     write_str(&mut buf, r.status);
@@ -443,18 +461,32 @@ fn reply_json(r: &Reply) -> Vec<u8> {
         optional(&mut buf, id);
     }
     buf.extend_from_slice(b",\"output\":");
-    let output_start = buf.len();
+    // A body that is the output's JSON is escaped as the output is written.
+    let mut body = Vec::new();
+    if r.body_is_output {
+        body.reserve(buf.capacity() / 2);
+        body.push(b'{');
+    }
     buf.push(b'{');
     for (i, (k, v)) in r.output.fields.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
         }
-        write_str(&mut buf, k);
-        buf.push(b':');
-        write_json(&mut buf, v);
+        if r.body_is_output {
+            if i > 0 {
+                body.push(b',');
+            }
+            codec::write_str_twice(&mut buf, &mut body, k);
+            buf.push(b':');
+            body.push(b':');
+            codec::write_json_twice(&mut buf, &mut body, v);
+        } else {
+            write_str(&mut buf, k);
+            buf.push(b':');
+            write_json(&mut buf, v);
+        }
     }
     buf.push(b'}');
-    let output = output_start..buf.len();
     if let Some(encoded) = &r.encoded {
         buf.extend_from_slice(b",\"encoded\":");
         match encoded {
@@ -463,8 +495,10 @@ fn reply_json(r: &Reply) -> Vec<u8> {
                 write_str(&mut buf, &e.query);
                 buf.extend_from_slice(b",\"body\":");
                 if r.body_is_output {
-                    let body = buf[output].to_vec();
-                    codec::write_str_bytes(&mut buf, &body);
+                    body.push(b'}');
+                    buf.push(b'"');
+                    buf.extend_from_slice(&body);
+                    buf.push(b'"');
                 } else {
                     write_str(&mut buf, &e.body);
                 }
@@ -712,6 +746,12 @@ mod tests {
                 (Cow::Borrowed("z"), Value::Null),
                 (Cow::Borrowed("l"), json!([1, "two", null, {"k": [true]}])),
                 (Cow::Borrowed("o"), json!({"b": "c\"", "a": -3})),
+                (
+                    Cow::Borrowed("back\\slash"),
+                    json!("\\\"\u{1f}\u{7f}\u{2028}"),
+                ),
+                (Cow::Borrowed(""), json!("")),
+                (Cow::Borrowed("t"), json!(true)),
             ],
         };
         let encoded = crate::wire::Encoded {
