@@ -10,6 +10,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// The memo's maps. Their keys are input texts, but a generation holds at most `capacity` of
+/// them, so foldhash (several times cheaper than SipHash on short keys) is safe from floods of
+/// colliding keys.
+type Map<V> = HashMap<Box<str>, V, foldhash::quality::RandomState>;
+
 #[derive(Debug)]
 pub struct Memo<V> {
     capacity: usize,
@@ -19,8 +24,8 @@ pub struct Memo<V> {
 
 #[derive(Debug)]
 struct Generations<V> {
-    new: HashMap<Box<str>, V>,
-    old: HashMap<Box<str>, V>,
+    new: Map<V>,
+    old: Map<V>,
 }
 
 impl<V: Clone> Memo<V> {
@@ -31,8 +36,8 @@ impl<V: Clone> Memo<V> {
             capacity: capacity.max(1),
             max_key,
             inner: Mutex::new(Generations {
-                new: HashMap::new(),
-                old: HashMap::new(),
+                new: Map::default(),
+                old: Map::default(),
             }),
         }
     }
