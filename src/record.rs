@@ -74,10 +74,11 @@ pub enum Record {
     Object(Object),
 }
 
-/// The fields of a JSON record, in input order. Its hasher is foldhash's, seeded per map, not
-/// serde_json's SipHash: every field name of every record is hashed when it is read and looked
-/// up, and SipHash cost the sidecar a tenth of a request. Schemas read it in place
-/// ([`crate::instance::View::Fields`]).
+/// The fields of a JSON record, in input order. Its hasher is foldhash's, not serde_json's
+/// SipHash: every field name of every record is hashed when it is read and looked up, and
+/// SipHash cost the sidecar a tenth of a request. foldhash is seeded at random per process and
+/// per map, so a sender cannot choose field names that collide without seeing the hashes (and a
+/// body is size-limited). Schemas read the map in place ([`crate::instance::View::Fields`]).
 pub type Fields = indexmap::IndexMap<String, Value, foldhash::quality::RandomState>;
 
 /// A new [`Fields`] with room for `n` fields.
