@@ -292,6 +292,7 @@ impl<'a> Array<'a, InPlace> for &'a [Value] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::testing::Rng;
     use serde_json::json;
 
     /// What the destination schema checked before: the instance built as a `Value`, the way
@@ -347,18 +348,6 @@ mod tests {
             json!({"Action": "Override", "N": "6", "Tags": ["a", 1], "Ok": "true"})
         );
         assert_eq!(t, reference(&params, &f, true));
-    }
-
-    /// A small deterministic generator (the tests need variety, not quality).
-    struct Lcg(u64);
-    impl Lcg {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((self.0 >> 33) % n as u64) as usize
-        }
     }
 
     #[test]
@@ -419,26 +408,26 @@ mod tests {
             json!("ab"),
             Value::Null,
         ];
-        let mut rng = Lcg(7);
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         let mut checked = [0usize; 2];
         for schema in &schemas {
             let on_value = jsonschema::validator_for(schema).unwrap();
             let in_place = jsonschema::options_for::<InPlace>().build(schema).unwrap();
             for _ in 0..3000 {
-                let n = rng.below(7);
+                let n = rng.next(7);
                 let f: Vec<(Cow<str>, Value)> = (0..n)
                     .map(|_| {
                         (
-                            Cow::Borrowed(keys[rng.below(keys.len())]),
-                            values[rng.below(values.len())].clone(),
+                            Cow::Borrowed(keys[rng.next(keys.len())]),
+                            values[rng.next(values.len())].clone(),
                         )
                     })
                     .collect();
-                let params = match rng.below(3) {
+                let params = match rng.next(3) {
                     0 => vec![("Action".to_owned(), "Insert".to_owned())],
                     _ => Vec::new(),
                 };
-                let text = rng.below(2) == 0;
+                let text = rng.next(2) == 0;
                 let expected = reference(&params, &f, text);
                 let i = Instance::new(&params, &f, text);
                 assert_eq!(i.to_value(), expected);

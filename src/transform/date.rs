@@ -760,17 +760,6 @@ mod tests {
     use crate::transform::testing::*;
     use serde_json::{Value, json};
 
-    /// A small deterministic generator (xorshift), for the comparisons with jiff.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-    }
-
     fn fields(tm: &BrokenDownTime) -> impl PartialEq + std::fmt::Debug {
         (
             (tm.year(), tm.month(), tm.day()),

@@ -719,6 +719,19 @@ pub(crate) mod testing {
     //! Helpers for the rules' own tests.
     use super::*;
 
+    /// A small deterministic generator (xorshift) for tests that compare many generated inputs
+    /// with a reference: they need variety and repeatability, not quality.
+    pub struct Rng(pub u64);
+    impl Rng {
+        /// A number below `n`.
+        pub fn next(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
     pub fn cx() -> CompileCtx<'static> {
         CompileCtx {
             base_dir: Path::new("."),
