@@ -6,6 +6,7 @@
 //! failure to decode is a [`DecodeError`] carrying what could be recovered of the original, so a
 //! malformed row is rejected with its position and never silently dropped.
 
+pub mod flat;
 pub mod query;
 pub mod read;
 
@@ -234,13 +235,16 @@ fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Re
         },
         _ => {
             // The usual case first: one object, in text checked as UTF-8 once (`from_slice`
-            // checks every string it reads again). Anything else (another value, a syntax
-            // error, trailing commas, bytes that are not UTF-8) is read again below, for its
-            // kind or its error.
-            if let Ok(text) = std::str::from_utf8(bytes)
-                && let Ok(PresizedObject(m)) = serde_json::from_str::<PresizedObject>(text)
-            {
-                return Ok(Record::Object(m.into()));
+            // checks every string it reads again); a flat one without escapes by
+            // [`flat::object`]. Anything else (another value, a syntax error, trailing commas,
+            // bytes that are not UTF-8) is read again below, for its kind or its error.
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                if let Some(m) = flat::object(text) {
+                    return Ok(Record::Object(m.into()));
+                }
+                if let Ok(PresizedObject(m)) = serde_json::from_str::<PresizedObject>(text) {
+                    return Ok(Record::Object(m.into()));
+                }
             }
             match serde_json::from_slice::<Value>(bytes).or_else(|e| {
                 match strip_trailing_commas(bytes).filter(|_| trailing_commas) {

@@ -1,0 +1,297 @@
+//! The usual JSON payload read without serde_json: one object whose values are strings,
+//! numbers, `true`, `false` or `null`, with no escape in any string. That is the shape of
+//! nearly every webhook push and JSON Lines export (Delacon's call end: 28 string fields), and
+//! serde_json spends about 290 instructions on each key and each value of it, through its
+//! generic `Deserializer` and `Visitor` calls, before the string is even copied; this reader
+//! finds the end of each string a word at a time ([`super::find_escape`]) and copies it.
+//!
+//! It reads only what it is sure of. Anything else (a nested object or array, an escape, a
+//! control character in a string, a trailing comma, any syntax error) gives `None`, and the
+//! caller reads the text with serde_json, which then decides what it is and reports any error.
+//! Numbers are handed to serde_json as they are, so they come out as serde_json reads them.
+//! A repeated key keeps its first place and its last value, as in serde_json's map.
+//!
+//! The tests hold this reader to serde_json on generated texts, valid and broken.
+
+use serde_json::Value;
+
+use crate::record::{Fields, fields_with_capacity};
+
+/// `text` as a record's fields when it is one flat object without escapes; `None` otherwise,
+/// including when it is not valid JSON.
+pub fn object(text: &str) -> Option<Fields> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut fields = fields_with_capacity(32);
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            let (key, next) = string(text, i)?;
+            i = skip_ws(b, next);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            let (value, next) = scalar(text, skip_ws(b, i + 1))?;
+            fields.insert(key.to_owned(), value);
+            i = skip_ws(b, next);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_ws(b, i) == b.len()).then_some(fields)
+}
+
+/// The index of the first byte at or after `i` that is not JSON whitespace.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The contents of the string whose opening quote is at `i`, and the index after its closing
+/// quote; `None` when there is no string there, or it holds an escape or a control character.
+fn string(text: &str, i: usize) -> Option<(&str, usize)> {
+    let b = text.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let start = i + 1;
+    let end = plain_end(b, start)?;
+    if b[end] != b'"' {
+        return None;
+    }
+    // Both ends are ASCII quotes, so both are character boundaries.
+    Some((text.get(start..end)?, end + 1))
+}
+
+/// The index of the first quote, backslash or control byte at or after `i`. Payload strings
+/// are short (names, numbers, ids): a word at a time from the start, where
+/// [`super::find_escape`] first looks for long clean runs 32 bytes at a time.
+fn plain_end(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(word) = b.get(i..i + 8) {
+        if let Some(p) = super::escape_in_word(word) {
+            return Some(i + p);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    rest.iter()
+        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+        .map(|p| i + p)
+}
+
+/// The string, number, `true`, `false` or `null` at `i`, and the index after it.
+fn scalar(text: &str, i: usize) -> Option<(Value, usize)> {
+    let b = text.as_bytes();
+    let word = |w: &str, v: Value| {
+        b.get(i..)?
+            .starts_with(w.as_bytes())
+            .then_some((v, i + w.len()))
+    };
+    match *b.get(i)? {
+        b'"' => string(text, i).map(|(s, next)| (Value::String(s.to_owned()), next)),
+        b't' => word("true", Value::Bool(true)),
+        b'f' => word("false", Value::Bool(false)),
+        b'n' => word("null", Value::Null),
+        b'-' | b'0'..=b'9' => {
+            // The run of characters a number can hold, read by serde_json, which rejects a
+            // malformed one (`01`, `1.`, `-`, `1e+`).
+            let len = b[i..]
+                .iter()
+                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .unwrap_or(b.len() - i);
+            let number = serde_json::from_str::<serde_json::Number>(text.get(i..i + len)?).ok()?;
+            Some((Value::Number(number), i + len))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::testing::Rng;
+
+    fn pairs(f: &Fields) -> Vec<(&str, &Value)> {
+        f.iter().map(|(k, v)| (k.as_str(), v)).collect()
+    }
+
+    #[test]
+    fn reads_flat_objects() {
+        let f = object(" {\"a\": \"x y/z é\", \"n\":-1.5e3 ,\"b\":true,\"c\":false,\"d\":null,\"e\":\"\",\"i\":42}\n")
+            .expect("a flat object");
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"a":"x y/z é","n":-1500.0,"b":true,"c":false,"d":null,"e":"","i":42}"#
+        );
+        assert_eq!(object("{}").map(|f| f.len()), Some(0));
+        assert_eq!(object(" { } ").map(|f| f.len()), Some(0));
+        // A repeated key: its first place, its last value.
+        let f = object(r#"{"a":"1","b":"2","a":"3"}"#).unwrap();
+        assert_eq!(
+            pairs(&f),
+            [("a", &Value::from("3")), ("b", &Value::from("2"))]
+        );
+    }
+
+    #[test]
+    fn leaves_everything_else_to_serde_json() {
+        for text in [
+            "",
+            " ",
+            "[]",
+            "\"a\"",
+            "{",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":1}}",
+            "{\"a\":1} x",
+            "{\"a\\n\":1}",
+            "{\"a\":\"b\\\"c\"}",
+            "{\"a\":\"tab\there\"}",
+            "{\"a\":{}}",
+            "{\"a\":[1]}",
+            "{\"a\":tru}",
+            "{\"a\":truex}",
+            "{\"a\":01}",
+            "{\"a\":1.}",
+            "{\"a\":-}",
+            "{\"a\":+1}",
+            "{\"a\":1e}",
+            "{a:1}",
+            "{\"a\":\"unterminated}",
+            "{\"a\"\u{b}:1}",
+        ] {
+            assert!(object(text).is_none(), "{text:?}");
+        }
+    }
+
+    /// A random piece of JSON text or near-JSON text for the property test.
+    fn piece(rng: &mut Rng, out: &mut String) {
+        const PIECES: &[&str] = &[
+            "\"a\"",
+            "\"PLA_Call_Id\"",
+            "\"\"",
+            "\"x y\"",
+            "\"é€😀\"",
+            "\"a\\\"b\"",
+            "\"\\u0041\"",
+            "\"tab\t\"",
+            "\"nl\n\"",
+            "\"/\"",
+            "\"a\\\\\"",
+            "0",
+            "-0",
+            "12",
+            "-7",
+            "1.5",
+            "1e3",
+            "-2.5E-3",
+            "18446744073709551616",
+            "01",
+            "1.",
+            "-",
+            "+1",
+            "1e",
+            ".5",
+            "true",
+            "false",
+            "null",
+            "tru",
+            "nul",
+            "{}",
+            "[]",
+            "[1,\"a\"]",
+            "{\"k\":\"v\"}",
+            ":",
+            ",",
+            "{",
+            "}",
+            " ",
+            "\n",
+            "\t",
+            "\r",
+            "\u{b}",
+            "\u{a0}",
+            "x",
+        ];
+        out.push_str(PIECES[rng.next(PIECES.len())]);
+    }
+
+    /// Valid objects, and objects with one thing wrong or unusual.
+    fn text(rng: &mut Rng) -> String {
+        let mut t = String::new();
+        let ws = |rng: &mut Rng, t: &mut String| {
+            for _ in 0..rng.next(3) {
+                t.push([' ', '\n', '\t', '\r'][rng.next(4)]);
+            }
+        };
+        ws(rng, &mut t);
+        t.push('{');
+        let n = rng.next(6);
+        for k in 0..n {
+            ws(rng, &mut t);
+            if k > 0 {
+                t.push(',');
+                ws(rng, &mut t);
+            }
+            if rng.next(8) == 0 {
+                piece(rng, &mut t);
+            } else {
+                t.push_str(["\"a\"", "\"b\"", "\"PLA_Caller_Phone_Number\"", "\"é\""][rng.next(4)]);
+            }
+            ws(rng, &mut t);
+            t.push(':');
+            ws(rng, &mut t);
+            piece(rng, &mut t);
+            ws(rng, &mut t);
+        }
+        if rng.next(10) == 0 {
+            piece(rng, &mut t);
+        }
+        t.push('}');
+        ws(rng, &mut t);
+        if rng.next(20) == 0 {
+            piece(rng, &mut t);
+        }
+        t
+    }
+
+    #[test]
+    fn agrees_with_serde_json() {
+        let mut rng = Rng(0x5eed_f1a7);
+        let (mut fast, mut valid) = (0, 0);
+        for _ in 0..30_000 {
+            let t = text(&mut rng);
+            let theirs = serde_json::from_str::<Value>(&t);
+            if let Ok(Value::Object(_)) = theirs {
+                valid += 1;
+            }
+            let Some(ours) = object(&t) else { continue };
+            fast += 1;
+            match theirs {
+                Ok(Value::Object(m)) => assert_eq!(
+                    pairs(&ours),
+                    m.iter().map(|(k, v)| (k.as_str(), v)).collect::<Vec<_>>(),
+                    "{t:?}"
+                ),
+                other => panic!("{t:?}: we read an object, serde_json {other:?}"),
+            }
+        }
+        // Most valid texts take the fast path: the test is not vacuous.
+        assert!(fast > valid / 2, "{fast} fast of {valid} valid");
+    }
+}
