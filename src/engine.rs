@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::instance::{InPlace, View};
 use crate::mapping::{self, Collect, Condition, Loaded, MappingError, OnError};
-use crate::record::{Headers, Path, Record};
+use crate::record::{Headers, Hint, Path, Record};
 use crate::template::{Fallback, Fast};
 use crate::transform::memo::Memo;
 use crate::transform::{CompileCtx, RuleError, Step, Transform, as_text, is_empty, show};
@@ -1315,7 +1315,7 @@ put a `when` or `on_error: next` on each earlier one",
             if x.exclude.contains(key) {
                 continue;
             }
-            let Some(value) = rec.field(key) else {
+            let Some(value) = rec.field(key, &Hint::default()) else {
                 continue;
             };
             let mut name = Value::String(key.to_owned());
@@ -1423,13 +1423,13 @@ impl TemplateData<'_> {
 /// The paths of the direct form of templates read the same data handlebars' context holds:
 /// `{"in": the record, "env": ..., "now": ...}`.
 impl crate::template::Scope for TemplateData<'_> {
-    fn get(&self, segs: &[String]) -> Result<Option<Cow<'_, Value>>, Fallback> {
+    fn get(&self, segs: &[String], hint: &Hint) -> Result<Option<Cow<'_, Value>>, Fallback> {
         let (root, rest) = segs.split_first().ok_or(Fallback)?;
         match root.as_str() {
             "in" => {
                 // `{{in}}` itself: the record as an object (rare; handlebars builds it).
                 let (name, rest) = rest.split_first().ok_or(Fallback)?;
-                match self.rec.field(name) {
+                match self.rec.field(name, hint) {
                     Some(Cow::Borrowed(v)) => {
                         Ok(crate::template::walk(v, rest)?.map(Cow::Borrowed))
                     }

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{Map, Value};
 
@@ -80,6 +81,44 @@ pub enum Record {
 /// per map, so a sender cannot choose field names that collide without seeing the hashes (and a
 /// body is size-limited). Schemas read the map in place ([`crate::instance::View::Fields`]).
 pub type Fields = indexmap::IndexMap<String, Value, foldhash::quality::RandomState>;
+
+/// Where a name was found in the last record's fields. A sender lists its fields in the same
+/// order in every record, so the next record most likely has the name at the same place: one
+/// comparison there replaces hashing the name and probing the map. Never wrong: the name at that
+/// place is compared, and a miss looks the name up and remembers where it was. Shared by the
+/// threads running one plan; it is written only on a miss.
+#[derive(Debug, Default)]
+pub struct Hint(AtomicU32);
+
+impl Clone for Hint {
+    fn clone(&self) -> Hint {
+        Hint(AtomicU32::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+/// Hints are equal whatever they hold: a hint is a cache, not part of the meaning of what holds
+/// it (a path, a template).
+impl PartialEq for Hint {
+    fn eq(&self, _: &Hint) -> bool {
+        true
+    }
+}
+
+impl Hint {
+    /// The value of `name` in `m`.
+    pub fn get<'m>(&self, m: &'m Fields, name: &str) -> Option<&'m Value> {
+        let at = self.0.load(Ordering::Relaxed) as usize;
+        if let Some((k, v)) = m.get_index(at)
+            && k == name
+        {
+            return Some(v);
+        }
+        let (i, _, v) = m.get_full(name)?;
+        self.0
+            .store(u32::try_from(i).unwrap_or(u32::MAX), Ordering::Relaxed);
+        Some(v)
+    }
+}
 
 /// A new [`Fields`] with room for `n` fields.
 pub fn fields_with_capacity(n: usize) -> Fields {
@@ -300,6 +339,8 @@ pub struct Path {
     /// The column this path names in the CSV header it was last used with, keyed by the header's
     /// id: a run has one header, so after the first row no lookup by name is needed.
     column: std::sync::OnceLock<(u64, Option<usize>)>,
+    /// Where the whole path was last found as one field of a JSON record.
+    hint: Hint,
 }
 
 impl PartialEq for Path {
@@ -345,6 +386,7 @@ impl Path {
             raw: raw.to_owned(),
             segs,
             column: std::sync::OnceLock::new(),
+            hint: Hint::default(),
         })
     }
 
@@ -399,7 +441,7 @@ impl Record {
             }
             Record::Object(o) => {
                 let m = o.map();
-                if let Some(v) = m.get(&path.raw) {
+                if let Some(v) = path.hint.get(m, &path.raw) {
                     return Some(Cow::Borrowed(v));
                 }
                 if path.segs.len() < 2 {
@@ -446,14 +488,14 @@ impl Record {
         }
     }
 
-    /// The value of a top-level input field.
-    pub fn field(&self, name: &str) -> Option<Cow<'_, Value>> {
+    /// The value of a top-level input field; `hint` remembers where a JSON record had it.
+    pub fn field(&self, name: &str, hint: &Hint) -> Option<Cow<'_, Value>> {
         match self {
             Record::Row { headers, row } => headers
                 .position(name)
                 .and_then(|i| row.get(i))
                 .map(|s| Cow::Owned(Value::String(s.to_owned()))),
-            Record::Object(o) => o.map().get(name).map(Cow::Borrowed),
+            Record::Object(o) => hint.get(o.map(), name).map(Cow::Borrowed),
         }
     }
 
@@ -516,6 +558,50 @@ mod tests {
         assert_eq!(get("lead.nope"), None);
         assert_eq!(get("lead.phone.x"), None);
         assert_eq!(get("lead.tags.5"), None);
+    }
+
+    #[test]
+    fn hints_follow_records_whose_fields_move() {
+        // One path and one hint used on records that list their fields in different orders,
+        // lack the field, or have fewer fields than the place the hint remembers.
+        let records = [
+            json!({"a": "1", "b": "2", "c": "3"}),
+            json!({"c": "4", "a": "5"}),
+            json!({"b": "6"}),
+            json!({"x": "7", "y": "8", "z": "9", "b": "10", "a": "11"}),
+            json!({}),
+            json!({"a": null, "b": "12"}),
+        ];
+        let paths = ["a", "b", "c", "z"].map(|p| Path::parse(p).unwrap());
+        let hints = [(); 4].map(|()| Hint::default());
+        for round in 0..3 {
+            for (n, v) in records.iter().enumerate() {
+                let r = obj(v.clone());
+                for (i, p) in paths.iter().enumerate() {
+                    let want = v.get(p.as_str());
+                    assert_eq!(
+                        r.get(p).as_deref(),
+                        want,
+                        "round {round}, record {n}, {p:?}"
+                    );
+                    assert_eq!(
+                        r.field(p.as_str(), &hints[i]).as_deref(),
+                        want,
+                        "round {round}, record {n}, {p:?}"
+                    );
+                }
+            }
+        }
+        // After a record in one order, the hint points where that record had the name.
+        let m = match obj(records[3].clone()) {
+            Record::Object(o) => o.into_map(),
+            Record::Row { .. } => unreachable!(),
+        };
+        let h = Hint::default();
+        assert_eq!(h.get(&m, "a"), Some(&json!("11")));
+        assert_eq!(h.0.load(Ordering::Relaxed), 4);
+        assert_eq!(h.get(&m, "nope"), None);
+        assert_eq!(h.0.load(Ordering::Relaxed), 4);
     }
 
     #[test]

@@ -26,6 +26,8 @@ use std::borrow::Cow;
 use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
 use serde_json::Value;
 
+use crate::record::Hint;
+
 /// The evaluation met something handlebars' renderer must answer: render with it instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fallback;
@@ -33,7 +35,8 @@ pub struct Fallback;
 /// Where template paths read from.
 pub trait Scope {
     /// The value at a path of named segments (at least one): `Ok(None)` when there is none.
-    fn get(&self, segs: &[String]) -> Result<Option<Cow<'_, Value>>, Fallback>;
+    /// `hint` is the path's own: where the last record had its first field.
+    fn get(&self, segs: &[String], hint: &Hint) -> Result<Option<Cow<'_, Value>>, Fallback>;
 }
 
 /// Follow `segs` down from `v` as handlebars does: an object by key, an array by index, anything
@@ -66,6 +69,9 @@ pub struct Fast {
     /// How many distinct paths the template reads: each is looked up once per render (`{{#if
     /// in.X}}…{{in.X}}` reads `in.X` twice).
     paths: usize,
+    /// Room for a rendering: the template's text and 16 bytes per printed value, so that the
+    /// text does not grow step by step (6 times for Delacon's call notes).
+    room: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,8 +90,9 @@ enum Node {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Expr {
-    /// A path's segments, and its number among the template's distinct paths.
-    Path(Vec<String>, usize),
+    /// A path's segments, its number among the template's distinct paths, and where records
+    /// had its field.
+    Path(Vec<String>, usize, Hint),
     Literal(Value),
     /// `eq` (true) or `ne` (false) of two values.
     Compare(bool, Box<Expr>, Box<Expr>),
@@ -106,6 +113,7 @@ impl Fast {
         let mut paths = Vec::new();
         number_nodes(&mut nodes, &mut paths);
         Some(Fast {
+            room: room(&nodes),
             nodes,
             paths: paths.len(),
         })
@@ -118,8 +126,23 @@ impl Fast {
             scope,
             values: vec![None; self.paths],
         };
+        out.reserve(self.room);
         r.nodes(&self.nodes, out)
     }
+}
+
+/// The text of `nodes`, every branch counted, and 16 bytes per printed value.
+fn room(nodes: &[Node]) -> usize {
+    nodes
+        .iter()
+        .map(|n| match n {
+            Node::Text(s) => s.len(),
+            Node::Print(_) => 16,
+            Node::If {
+                then, otherwise, ..
+            } => room(then) + room(otherwise),
+        })
+        .sum()
 }
 
 fn nodes(elements: &[TemplateElement]) -> Option<Vec<Node>> {
@@ -152,8 +175,11 @@ fn printed(h: &HelperTemplate) -> Option<Expr> {
             Parameter::Path(p) => {
                 let segs = path(p)?;
                 // `{{log}}` calls the helper.
-                (segs.len() > 1 || !HELPERS.contains(&segs[0].as_str()))
-                    .then_some(Expr::Path(segs, 0))
+                (segs.len() > 1 || !HELPERS.contains(&segs[0].as_str())).then_some(Expr::Path(
+                    segs,
+                    0,
+                    Hint::default(),
+                ))
             }
             _ => None,
         };
@@ -213,7 +239,7 @@ fn block(h: &HelperTemplate) -> Option<Node> {
 
 fn param(p: &Parameter) -> Option<Expr> {
     match p {
-        Parameter::Path(p) => Some(Expr::Path(path(p)?, 0)),
+        Parameter::Path(p) => Some(Expr::Path(path(p)?, 0, Hint::default())),
         Parameter::Literal(v) => Some(Expr::Literal(v.clone())),
         Parameter::Subexpression(sub) => match sub.as_element() {
             TemplateElement::Expression(h) => compare(h),
@@ -263,7 +289,7 @@ fn number_nodes(nodes: &mut [Node], paths: &mut Vec<Vec<String>>) {
 
 fn number_expr(e: &mut Expr, paths: &mut Vec<Vec<String>>) {
     match e {
-        Expr::Path(segs, slot) => {
+        Expr::Path(segs, slot, _) => {
             *slot = match paths.iter().position(|p| p == segs) {
                 Some(i) => i,
                 None => {
@@ -315,11 +341,11 @@ impl<'s> Render<'s> {
 
     fn eval(&mut self, e: &'s Expr) -> Result<Option<Cow<'s, Value>>, Fallback> {
         match e {
-            Expr::Path(segs, slot) => {
+            Expr::Path(segs, slot, hint) => {
                 if let Some(Some(v)) = self.values.get(*slot) {
                     return Ok(v.clone());
                 }
-                let v = self.scope.get(segs)?;
+                let v = self.scope.get(segs, hint)?;
                 if let Some(x) = self.values.get_mut(*slot) {
                     *x = Some(v.clone());
                 }
@@ -388,7 +414,7 @@ mod tests {
     struct Json(Value);
 
     impl Scope for Json {
-        fn get(&self, segs: &[String]) -> Result<Option<Cow<'_, Value>>, Fallback> {
+        fn get(&self, segs: &[String], _: &Hint) -> Result<Option<Cow<'_, Value>>, Fallback> {
             Ok(walk(&self.0, segs)?.map(Cow::Borrowed))
         }
     }
@@ -552,9 +578,13 @@ mod tests {
         /// Counts its lookups.
         struct Counting(Json, std::cell::Cell<usize>);
         impl Scope for Counting {
-            fn get(&self, segs: &[String]) -> Result<Option<Cow<'_, Value>>, Fallback> {
+            fn get(
+                &self,
+                segs: &[String],
+                hint: &Hint,
+            ) -> Result<Option<Cow<'_, Value>>, Fallback> {
                 self.1.set(self.1.get() + 1);
-                self.0.get(segs)
+                self.0.get(segs, hint)
             }
         }
         let f = fast("{{#if in.a}}{{in.a}}{{/if}}{{#if (eq in.b in.a)}}{{in.b}}{{/if}}{{in.c}}")
