@@ -222,7 +222,12 @@ impl<'de> serde::Deserialize<'de> for PresizedObject {
     }
 }
 
-fn decode_line(bytes: &[u8], format: Format, trailing_commas: bool) -> Result<Record, DecodeError> {
+/// One line or body of `format` (JSON, a query string, a form) as a record.
+pub fn decode_line(
+    bytes: &[u8],
+    format: Format,
+    trailing_commas: bool,
+) -> Result<Record, DecodeError> {
     let text = || String::from_utf8_lossy(bytes).into_owned();
     match format {
         Format::Query | Format::Form => match query::parse(bytes) {

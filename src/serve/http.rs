@@ -5,6 +5,7 @@
 // no consequence.
 #![allow(clippy::result_large_err)]
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,7 +20,7 @@ use serde_json::{Value, json};
 use super::deliver::Deliverer;
 use super::flows::Flows;
 use super::outbox::{Entry, Ids, Memo, Outbox, now_ms, parse_key};
-use crate::codec::{self, Raw};
+use crate::codec;
 use crate::engine::{Failure, Plan};
 use crate::mapping::Format;
 use crate::wire::Answer;
@@ -108,23 +109,19 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
 
 /// The record's bytes, from the query string or the body, as the flow's source format reads
 /// them; an error response for a content type the flow does not read.
-fn payload(
+fn payload<'b>(
     plan: &Plan,
     method: &Method,
     headers: &HeaderMap,
     query: Option<&str>,
-    body: &Bytes,
-) -> Result<Vec<u8>, Response> {
+    body: &'b Bytes,
+) -> Result<Cow<'b, [u8]>, Response> {
+    // The media type, compared without regard to case (RFC 9110, 8.3.1).
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
+        .map(|v| v.split(';').next().unwrap_or_default().trim());
+    let is = |t: &str| ct.is_some_and(|c| c.eq_ignore_ascii_case(t));
     let unsupported = |wanted: &str| {
         error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -132,7 +129,7 @@ fn payload(
             &format!(
                 "flow `{}` reads {wanted}; the request is {}",
                 plan.name,
-                ct.as_deref().unwrap_or("(no content type)")
+                ct.unwrap_or("(no content type)")
             ),
         )
     };
@@ -142,33 +139,42 @@ fn payload(
     };
     match plan.source_format {
         Format::Json | Format::Jsonl => {
-            let json_ok = match ct.as_deref() {
-                None | Some("application/json") | Some("text/json") | Some("text/plain") => true,
-                Some(t) => t.starts_with("application/") && t.ends_with("+json"),
+            let json_ok = match ct {
+                None => true,
+                Some(_) if is("application/json") || is("text/json") || is("text/plain") => true,
+                Some(t) => {
+                    let (kind, suffix) =
+                        (t.get(..12), t.len().checked_sub(5).and_then(|i| t.get(i..)));
+                    kind.is_some_and(|k| k.eq_ignore_ascii_case("application/"))
+                        && suffix.is_some_and(|s| s.eq_ignore_ascii_case("+json"))
+                }
             };
             if !json_ok {
                 return Err(unsupported("JSON (application/json)"));
             }
-            Ok(body.to_vec())
+            Ok(Cow::Borrowed(body))
         }
         Format::Query | Format::Form => {
             if *method == Method::GET || body.is_empty() {
-                return Ok(stripped(query.unwrap_or_default()).into_bytes());
+                return Ok(Cow::Owned(stripped(query.unwrap_or_default()).into_bytes()));
             }
-            match ct.as_deref() {
-                None | Some("application/x-www-form-urlencoded") => {}
+            match ct {
+                None => {}
+                Some(_) if is("application/x-www-form-urlencoded") => {}
                 _ => {
                     return Err(unsupported(
                         "a query string or a form body (application/x-www-form-urlencoded)",
                     ));
                 }
             }
-            let mut all = stripped(query.unwrap_or_default()).into_bytes();
-            if !all.is_empty() {
-                all.push(b'&');
+            let query = stripped(query.unwrap_or_default());
+            if query.is_empty() {
+                return Ok(Cow::Borrowed(body));
             }
+            let mut all = query.into_bytes();
+            all.push(b'&');
             all.extend_from_slice(body);
-            Ok(all)
+            Ok(Cow::Owned(all))
         }
         Format::Csv => Err(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -213,13 +219,10 @@ async fn read_record(
     }
     let body = read_body(body, app.max_body).await?;
     let bytes = payload(plan, method, headers, query, &body)?;
-    Ok(codec::decode(
-        Raw::Line(bytes),
-        plan.source_format,
-        None,
-        plan.trailing_commas,
+    Ok(
+        codec::decode_line(&bytes, plan.source_format, plan.trailing_commas)
+            .map_err(|e| e.failure()),
     )
-    .map_err(|e| e.failure()))
 }
 
 /// `{"status": "rejected", ...}` with `status`.

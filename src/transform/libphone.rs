@@ -243,6 +243,29 @@ pub fn e164(n: &PhoneNumber, out: &mut String) {
     let _ = write!(out, "+{}{}", n.code().value(), n.national());
 }
 
+/// `+`, the calling code and the national number's digits: what [`e164`] writes, without the
+/// formatting machinery (a fifth of what a new number cost the sidecar).
+pub fn plain_e164(code: u16, national: &str) -> String {
+    let mut out = String::with_capacity(national.len() + 6);
+    out.push('+');
+    let mut digits = [0u8; 5];
+    let mut n = code;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+    out.push_str(national);
+    out
+}
+
 /// The calling codes that have metadata (`DATABASE.by_code(&c).is_some()`), by code.
 static KNOWN_CODES: LazyLock<Vec<bool>> = LazyLock::new(|| {
     (0..1000u16)
@@ -397,6 +420,15 @@ pub const MAX_NSN: usize = 17;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_e164_writes_codes_as_format_does() {
+        for code in [0u16, 1, 7, 9, 10, 44, 61, 99, 100, 355, 999, 1000, 65535] {
+            for national in ["", "0", "412345678", "2025550123"] {
+                assert_eq!(plain_e164(code, national), format!("+{code}{national}"));
+            }
+        }
+    }
 
     /// Both answers for `text` read as a number of `region`, when libphonenumber reads it.
     fn compare(region: phonenumber::country::Id, text: &str) -> Option<(bool, bool)> {

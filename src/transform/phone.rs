@@ -371,7 +371,7 @@ impl Phone {
             None => self.invalid(s.to_owned(), &self.why_not_valid(text)),
             Some(id) => self.accepted(s, id, code).map(|()| {
                 Value::String(match self.format {
-                    Format::E164 => format!("+{code}{national}"),
+                    Format::E164 => libphone::plain_e164(code, &national),
                     _ => national,
                 })
             }),
