@@ -13,6 +13,8 @@
 # then per flow the medians of B/A (req/s and CPU) and of each build's req/s ratio to hello_axum.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/serve-common.sh
+. scripts/serve-common.sh
 ROOT=$(pwd)
 A=$1 B=$2 ROUNDS=${3:-5} DUR=${4:-8}
 HELLO=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/hello_axum
@@ -31,10 +33,7 @@ start() {
   shift 2
   "$@" > "$D/$name.log" 2>&1 &
   PIDS+=("$!")
-  for _ in $(seq 300); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2> /dev/null && return 0
-    sleep 0.1
-  done
+  healthy "127.0.0.1:$port" 30 && return 0
   echo "$name does not answer on port $port:" >&2
   tail -20 "$D/$name.log" >&2
   exit 1
@@ -48,11 +47,6 @@ start A 18902 "$A" serve --mappings mappings --listen 127.0.0.1:18902 --data-dir
 AP=${PIDS[-1]}
 start B 18903 "$B" serve --mappings mappings --listen 127.0.0.1:18903 --data-dir "$D/b" "${FLOW_ARGS[@]}"
 BP=${PIDS[-1]}
-
-# cpu_ns PID: the CPU time the process's threads have run, in ns.
-cpu_ns() {
-  cat /proc/"$1"/task/*/schedstat 2> /dev/null | awk '{s += $1} END {printf "%.0f", s}'
-}
 
 # rate PORT PID PATH SPEC: "REQ/S CPU-US-PER-REQUEST" of one wrk run.
 rate() {

@@ -54,6 +54,8 @@
 # Server CPU: user + system time of the server process during the case (/proc), per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/serve-common.sh
+. scripts/serve-common.sh
 ROOT=$(pwd)
 
 DUR=10 CONN=50 RATE=1000 ROUNDS=3
@@ -136,10 +138,7 @@ start() {
     sleep 0.1
   done
   [ -n "$ADDR" ] || { echo "$name printed no address in 30 s:" >&2; tail -20 "$log" >&2; exit 1; }
-  for _ in $(seq 100); do
-    curl -fsS -o /dev/null "http://$ADDR/healthz" 2> /dev/null && return 0
-    sleep 0.1
-  done
+  healthy "$ADDR" && return 0
   echo "$name at $ADDR does not answer /healthz" >&2
   exit 1
 }

@@ -10,6 +10,8 @@
 # Needs wrk; builds examples/hello_axum and examples/busy_axum.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/serve-common.sh
+. scripts/serve-common.sh
 ROUNDS=${1:-2} DUR=${2:-5}
 shift $(($# < 2 ? $# : 2))
 BUSY=("$@")
@@ -23,17 +25,6 @@ FIXTURE=(tests/fixtures/delacon-call-end-to-leadsquared-call-log/06-full-push-an
   application/json 20000 PLA_Call_Id:7 PLA_Caller_Phone_Number:7 PLA_Answering_Point:3:200
   PLA_Number_Dialed:2:20)
 
-wait_up() {
-  for _ in $(seq 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$1/healthz" 2> /dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing answers on port $1" >&2
-  exit 1
-}
-cpu_ns() {
-  cat /proc/"$1"/task/*/schedstat 2> /dev/null | awk '{s += $1} END {printf "%.0f", s}'
-}
 # run PORT PID: "REQ/S SERVER-US WRK-US"
 run() {
   local c0 c1 n wu ws
@@ -49,7 +40,7 @@ run() {
 "$BIN/hello_axum" 127.0.0.1:18931 2> /dev/null &
 PIDS+=("$!")
 HP=$!
-wait_up 18931
+healthy 127.0.0.1:18931 || { echo "hello_axum does not answer" >&2; exit 1; }
 echo "wrk -t 2 -c 50, ${DUR} s per run, $(nproc) cores, $(date -u +%FT%TZ)"
 printf '%-6s %-22s %9s %12s %10s %9s\n' round case req/s 'server us' 'wrk us' 'vs hello'
 for r in $(seq "$ROUNDS"); do
@@ -59,7 +50,7 @@ for r in $(seq "$ROUNDS"); do
     BUSY_NS=$((b * 1000)) BUSY_BYTES=1500 "$BIN/busy_axum" 127.0.0.1:18932 2> /dev/null &
     BP=$!
     PIDS+=("$BP")
-    wait_up 18932
+    healthy 127.0.0.1:18932 || { echo "busy_axum does not answer" >&2; exit 1; }
     read -r br bs bw < <(run 18932 "$BP")
     kill "$BP" 2> /dev/null || true
     wait "$BP" 2> /dev/null || true
