@@ -228,7 +228,26 @@ mod tests {
             "\u{a0}",
             "x",
         ];
-        out.push_str(PIECES[rng.next(PIECES.len())]);
+        match rng.next(4) {
+            0 => long_string(rng, out),
+            _ => out.push_str(PIECES[rng.next(PIECES.len())]),
+        }
+    }
+
+    /// A string of 0 to 40 characters, mostly plain, sometimes with an escape, a raw control
+    /// character or multi-byte characters at any offset: every place in a word and every tail
+    /// length of the word-at-a-time scan.
+    fn long_string(rng: &mut Rng, out: &mut String) {
+        const PLAIN: &[&str] = &["a", "Z", "0", " ", "/", "-", "é", "€", "😀"];
+        const ODD: &[&str] = &["\\n", "\\\"", "\\\\", "\t", "\u{1}", "\u{1f}"];
+        out.push('"');
+        for _ in 0..rng.next(41) {
+            match rng.next(30) {
+                0 => out.push_str(ODD[rng.next(ODD.len())]),
+                _ => out.push_str(PLAIN[rng.next(PLAIN.len())]),
+            }
+        }
+        out.push('"');
     }
 
     /// Valid objects, and objects with one thing wrong or unusual.
@@ -274,7 +293,7 @@ mod tests {
     fn agrees_with_serde_json() {
         let mut rng = Rng(0x5eed_f1a7);
         let (mut fast, mut valid) = (0, 0);
-        for _ in 0..30_000 {
+        for _ in 0..50_000 {
             let t = text(&mut rng);
             let theirs = serde_json::from_str::<Value>(&t);
             if let Ok(Value::Object(_)) = theirs {
