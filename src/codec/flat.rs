@@ -3,7 +3,7 @@
 //! nearly every webhook push and JSON Lines export (Delacon's call end: 28 string fields), and
 //! serde_json spends about 290 instructions on each key and each value of it, through its
 //! generic `Deserializer` and `Visitor` calls, before the string is even copied; this reader
-//! finds the end of each string a word at a time ([`super::find_escape`]) and copies it.
+//! finds the end of each string a word at a time ([`super::escape_by_words`]) and copies it.
 //!
 //! It reads only what it is sure of. Anything else (a nested object or array, an escape, a
 //! control character in a string, a trailing comma, any syntax error) gives `None`, and the
@@ -68,28 +68,12 @@ fn string(text: &str, i: usize) -> Option<(&str, usize)> {
         return None;
     }
     let start = i + 1;
-    let end = plain_end(b, start)?;
+    let end = start + super::escape_by_words(b.get(start..)?, 0)?;
     if b[end] != b'"' {
         return None;
     }
     // Both ends are ASCII quotes, so both are character boundaries.
     Some((text.get(start..end)?, end + 1))
-}
-
-/// The index of the first quote, backslash or control byte at or after `i`. Payload strings
-/// are short (names, numbers, ids): a word at a time from the start, where
-/// [`super::find_escape`] first looks for long clean runs 32 bytes at a time.
-fn plain_end(b: &[u8], mut i: usize) -> Option<usize> {
-    while let Some(word) = b.get(i..i + 8) {
-        if let Some(p) = super::escape_in_word(word) {
-            return Some(i + p);
-        }
-        i += 8;
-    }
-    let rest = b.get(i..)?;
-    rest.iter()
-        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
-        .map(|p| i + p)
 }
 
 /// The string, number, `true`, `false` or `null` at `i`, and the index after it.

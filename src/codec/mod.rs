@@ -634,13 +634,20 @@ fn find_escape(b: &[u8]) -> Option<usize> {
         }
         i += 32;
     }
+    escape_by_words(b, i)
+}
+
+/// The position of the first byte of `b` that must be escaped in a JSON string, looked for from
+/// `i` on, 8 bytes at a time; the bytes before `i` must hold none. Short text (a payload's keys
+/// and values) goes straight here, without [`find_escape`]'s blocks for long plain text.
+pub(crate) fn escape_by_words(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(word) = b.get(i..i + 8) {
         if let Some(p) = escape_in_word(word) {
             return Some(i + p);
         }
         i += 8;
     }
-    if i == b.len() {
+    if i >= b.len() {
         return None;
     }
     // The last 1 to 7 bytes: as the word ending at the end (its first bytes were checked

@@ -139,16 +139,18 @@ fn payload<'b>(
     };
     match plan.source_format {
         Format::Json | Format::Jsonl => {
-            let json_ok = match ct {
-                None => true,
-                Some(_) if is("application/json") || is("text/json") || is("text/plain") => true,
-                Some(t) => {
-                    let (kind, suffix) =
-                        (t.get(..12), t.len().checked_sub(5).and_then(|i| t.get(i..)));
-                    kind.is_some_and(|k| k.eq_ignore_ascii_case("application/"))
-                        && suffix.is_some_and(|s| s.eq_ignore_ascii_case("+json"))
-                }
-            };
+            // `application/json`, `text/json`, `text/plain` or `application/<anything>+json`.
+            let suffixed = ct.is_some_and(|t| {
+                let suffix = t.len().checked_sub(5).and_then(|i| t.get(i..));
+                t.get(..12)
+                    .is_some_and(|k| k.eq_ignore_ascii_case("application/"))
+                    && suffix.is_some_and(|s| s.eq_ignore_ascii_case("+json"))
+            });
+            let json_ok = ct.is_none()
+                || is("application/json")
+                || is("text/json")
+                || is("text/plain")
+                || suffixed;
             if !json_ok {
                 return Err(unsupported("JSON (application/json)"));
             }
@@ -158,14 +160,10 @@ fn payload<'b>(
             if *method == Method::GET || body.is_empty() {
                 return Ok(Cow::Owned(stripped(query.unwrap_or_default()).into_bytes()));
             }
-            match ct {
-                None => {}
-                Some(_) if is("application/x-www-form-urlencoded") => {}
-                _ => {
-                    return Err(unsupported(
-                        "a query string or a form body (application/x-www-form-urlencoded)",
-                    ));
-                }
+            if ct.is_some() && !is("application/x-www-form-urlencoded") {
+                return Err(unsupported(
+                    "a query string or a form body (application/x-www-form-urlencoded)",
+                ));
             }
             let query = stripped(query.unwrap_or_default());
             if query.is_empty() {

@@ -244,7 +244,8 @@ pub fn e164(n: &PhoneNumber, out: &mut String) {
 }
 
 /// `+`, the calling code and the national number's digits: what [`e164`] writes, without the
-/// formatting machinery (a fifth of what a new number cost the sidecar).
+/// formatting machinery (`format!` was about 900 of the 5,800 instructions a new number cost
+/// the sidecar).
 pub fn plain_e164(code: u16, national: &str) -> String {
     let mut out = String::with_capacity(national.len() + 6);
     out.push('+');
