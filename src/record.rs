@@ -125,6 +125,63 @@ pub fn fields_with_capacity(n: usize) -> Fields {
     Fields::with_capacity_and_hasher(n, Default::default())
 }
 
+/// Fills a map that held an earlier record with the next one, reusing what it can. A sender
+/// writes its fields in the same order every time, so the name at each place is most likely the
+/// name the last record had there: then the entry is kept, name, hash and all, and only its
+/// value is written (a string value into the old string's room, see [`put_str`]). From the first
+/// name that differs on, the old entries are dropped and the rest is inserted as into a new map.
+/// The result is the map a new one would be: same names, same order, same values.
+pub struct Refill<'m> {
+    map: &'m mut Fields,
+    /// Entries `..n` are this record's; those after it are the old record's, not yet replaced.
+    n: usize,
+}
+
+impl<'m> Refill<'m> {
+    pub fn new(map: &'m mut Fields) -> Refill<'m> {
+        if map.capacity() == 0 {
+            map.reserve(32);
+        }
+        Refill { map, n: 0 }
+    }
+
+    /// The value to write for `key`, and whether this record named `key` before. A new key's
+    /// value is to be overwritten (it may hold the old record's value, whose room can be
+    /// reused); a repeated key's value is the one this record gave it.
+    pub fn slot(&mut self, key: &str) -> (&mut Value, bool) {
+        // A name kept at place n cannot be one of this record's names before it: a map's names
+        // are unique, and those are at places before n.
+        if self.n < self.map.len() && self.map.get_index(self.n).is_some_and(|(k, _)| k == key) {
+            self.n += 1;
+            return (&mut self.map[self.n - 1], false);
+        }
+        self.map.truncate(self.n);
+        let (i, old) = match self.map.get_index_of(key) {
+            Some(i) => (i, true),
+            None => (self.map.insert_full(key.to_owned(), Value::Null).0, false),
+        };
+        self.n = self.map.len();
+        (&mut self.map[i], old)
+    }
+
+    /// Drop what is left of the old record.
+    pub fn finish(self) {
+        self.map.truncate(self.n);
+    }
+}
+
+/// Set `v` to the string `s`, into the room of the string `v` holds when there is one that is
+/// not much larger than needed (a long value once must not keep its room for ever).
+pub fn put_str(v: &mut Value, s: &str) {
+    match v {
+        Value::String(old) if old.capacity() <= 256.max(2 * s.len()) => {
+            old.clear();
+            old.push_str(s);
+        }
+        _ => *v = Value::String(s.to_owned()),
+    }
+}
+
 /// A JSON object (or a query string or a form) as a record.
 #[derive(Debug, Clone)]
 pub struct Object(Fields);
@@ -432,6 +489,15 @@ fn step<'a>(v: &'a Value, s: &Seg) -> Option<&'a Value> {
 }
 
 impl Record {
+    /// The fields of a JSON record, to read the next one into (see
+    /// [`crate::codec::decode_line_reusing`]); `None` for a CSV row.
+    pub fn into_fields(self) -> Option<Fields> {
+        match self {
+            Record::Object(o) => Some(o.into_map()),
+            Record::Row { .. } => None,
+        }
+    }
+
     /// The value at `path`, or `None` when the record has no such field.
     pub fn get(&self, path: &Path) -> Option<Cow<'_, Value>> {
         match self {
@@ -526,6 +592,73 @@ impl Record {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `pairs` written into `map` with a [`Refill`], the way the readers do (a repeated key
+    /// takes the last value).
+    fn refill(map: &mut Fields, pairs: &[(&str, &str)]) {
+        let mut fill = Refill::new(map);
+        for (k, v) in pairs {
+            put_str(fill.slot(k).0, v);
+        }
+        fill.finish();
+    }
+
+    #[test]
+    fn refill_gives_the_map_a_new_one_would_be() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("a", "1"), ("b", "2"), ("c", "3")],
+            // Same names, same order: every entry kept.
+            &[("a", "4"), ("b", "5"), ("c", "6")],
+            // Fewer names: the rest dropped.
+            &[("a", "7")],
+            &[("a", "8"), ("b", "9"), ("c", "10"), ("d", "11")],
+            // Another order, a name missing, a new one.
+            &[("c", "1"), ("a", "2"), ("e", "3")],
+            // A repeated name: its first place, its last value; also when the old map has
+            // it at the place where it comes again.
+            &[("c", "x"), ("a", "y"), ("c", "z")],
+            &[("c", "x"), ("c", "y"), ("a", "z")],
+            &[("a", "x"), ("c", "y"), ("a", "z"), ("c", "w")],
+            &[],
+            &[("z", "1")],
+        ];
+        let mut map = Fields::default();
+        for pairs in cases {
+            refill(&mut map, pairs);
+            let mut fresh = Fields::default();
+            for (k, v) in pairs.iter() {
+                fresh.insert((*k).to_owned(), Value::from(*v));
+            }
+            assert_eq!(map, fresh, "{pairs:?}");
+            // The hash table agrees with the order: every name is found where it is.
+            for (i, (k, _)) in map.iter().enumerate() {
+                assert_eq!(map.get_index_of(k), Some(i), "{pairs:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn refill_reuses_names_and_room_but_not_too_much() {
+        let mut map = Fields::default();
+        refill(&mut map, &[("name", "a value of some length"), ("b", "")]);
+        let key = map.get_index(0).map(|(k, _)| k.as_ptr());
+        let room = |m: &Fields| match m.get_index(0) {
+            Some((_, Value::String(s))) => (s.as_ptr(), s.capacity()),
+            other => panic!("{other:?}"),
+        };
+        let (at, cap) = room(&map);
+        refill(&mut map, &[("name", "short"), ("b", "x")]);
+        assert_eq!(map.get_index(0).map(|(k, _)| k.as_ptr()), key);
+        assert_eq!(room(&map), (at, cap));
+        // A long value once does not keep its room when the next is short.
+        refill(&mut map, &[("name", &"x".repeat(10_000))]);
+        refill(&mut map, &[("name", "short")]);
+        assert!(room(&map).1 < 1_000, "{}", room(&map).1);
+        // A value that was not a string is replaced.
+        let mut v = Value::Bool(true);
+        put_str(&mut v, "t");
+        assert_eq!(v, json!("t"));
+    }
 
     fn obj(v: Value) -> Record {
         match v {

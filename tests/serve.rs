@@ -1257,6 +1257,57 @@ fn a_flow_with_a_query_token_refuses_requests_without_it_and_does_not_read_it_as
     assert!(!sc.log().contains(TOKEN), "the token is not logged");
 }
 
+/// The sidecar reads each record into the fields of the one before (`Refill`): records with
+/// other names, in another order, or fewer, must each come out as if read alone.
+#[test]
+fn records_of_different_shapes_one_after_another_each_map_as_if_alone() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    let m = test_mappings();
+    let sc = Sidecar::start(
+        &[
+            "--mappings",
+            dir_arg(&m),
+            "--flow",
+            "query-auth",
+            "--data-dir",
+            dir_arg(data.path()),
+            "--watch",
+            "0s",
+        ],
+        &[
+            ("SERVE_TEST_RECEIVER", &receiver.url()),
+            ("SERVE_TEST_TOKEN", TOKEN),
+        ],
+    );
+    let cases = [
+        (
+            "TrackingGUID=g1&Phone=1-2&A=x&B=y",
+            json!({"TrackingGuid": "g1", "Phone": "12", "Keys": "TrackingGUID Phone A B"}),
+        ),
+        (
+            "TrackingGUID=g2&Phone=3&A=x",
+            json!({"TrackingGuid": "g2", "Phone": "3", "Keys": "TrackingGUID Phone A"}),
+        ),
+        (
+            "B=y&TrackingGUID=%20g3&Phone=4",
+            json!({"TrackingGuid": "g3", "Phone": "4", "Keys": "B TrackingGUID Phone"}),
+        ),
+        (
+            "TrackingGUID=g4",
+            json!({"TrackingGuid": "g4", "Phone": null, "Keys": "TrackingGUID"}),
+        ),
+    ];
+    for round in 0..5 {
+        for (q, want) in &cases {
+            let r =
+                send(client().post(sc.url(&format!("/transform/query-auth?{q}&token={TOKEN}"))));
+            assert_eq!(r.status, 200, "round {round}, ?{q}: {r:?}");
+            assert_eq!(r.json()["output"], *want, "round {round}, ?{q}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 9. Error answers: 413, malformed, 415, 404.
 

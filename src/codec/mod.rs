@@ -228,10 +228,23 @@ pub fn decode_line(
     format: Format,
     trailing_commas: bool,
 ) -> Result<Record, DecodeError> {
+    decode_line_reusing(bytes, format, trailing_commas, Fields::default())
+}
+
+/// [`decode_line`] into `spare`, the fields of a record done with (see
+/// [`crate::record::Record::into_fields`]): the usual record, a form or a flat JSON object,
+/// reuses their room, and their names when the sender keeps its order (see
+/// [`crate::record::Refill`]).
+pub fn decode_line_reusing(
+    bytes: &[u8],
+    format: Format,
+    trailing_commas: bool,
+    mut spare: Fields,
+) -> Result<Record, DecodeError> {
     let text = || String::from_utf8_lossy(bytes).into_owned();
     match format {
-        Format::Query | Format::Form => match query::parse(bytes) {
-            Ok(m) => Ok(Record::Object(m.into())),
+        Format::Query | Format::Form => match query::parse_into(bytes, &mut spare) {
+            Ok(()) => Ok(Record::Object(spare.into())),
             Err(message) => Err(DecodeError {
                 reason: "invalid_encoding",
                 message,
@@ -244,8 +257,8 @@ pub fn decode_line(
             // [`flat::object`]. Anything else (another value, a syntax error, trailing commas,
             // bytes that are not UTF-8) is read again below, for its kind or its error.
             if let Ok(text) = std::str::from_utf8(bytes) {
-                if let Some(m) = flat::object(text) {
-                    return Ok(Record::Object(m.into()));
+                if flat::object_into(text, &mut spare) {
+                    return Ok(Record::Object(spare.into()));
                 }
                 if let Ok(PresizedObject(m)) = serde_json::from_str::<PresizedObject>(text) {
                     return Ok(Record::Object(m.into()));

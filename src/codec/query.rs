@@ -4,15 +4,24 @@
 //! more than once becomes a list of its values, in order. A query line may be a whole URL: only
 //! the part after `?` is read.
 
-use indexmap::map::Entry;
+use std::borrow::Cow;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode};
 use serde_json::Value;
 
-use crate::record::{Fields, fields_with_capacity};
+use crate::record::{Fields, Refill, fields_with_capacity, put_str};
 
 /// Parse `a=1&b=x+y&a=2` into `{"a": ["1", "2"], "b": "x y"}`. Fails with a message when a
 /// percent-escape decodes to bytes that are not UTF-8.
 pub fn parse(input: &[u8]) -> Result<Fields, String> {
+    let mut out = fields_with_capacity(0);
+    parse_into(input, &mut out)?;
+    Ok(out)
+}
+
+/// [`parse`] into `out`, which may hold an earlier record (its room is reused, see [`Refill`]).
+/// On an error `out` holds no record.
+pub fn parse_into(input: &[u8], out: &mut Fields) -> Result<(), String> {
     let mut s = input;
     if let Some(q) = memchr::memchr(b'?', s) {
         s = &s[q + 1..];
@@ -20,7 +29,10 @@ pub fn parse(input: &[u8]) -> Result<Fields, String> {
     if let Some(h) = memchr::memchr(b'#', s) {
         s = &s[..h];
     }
-    let mut out = fields_with_capacity(memchr::memchr_iter(b'&', s).count() + 1);
+    if out.capacity() == 0 {
+        out.reserve(memchr::memchr_iter(b'&', s).count() + 1);
+    }
+    let mut fill = Refill::new(out);
     for pair in s.split(|b| *b == b'&') {
         if pair.is_empty() {
             continue;
@@ -31,28 +43,29 @@ pub fn parse(input: &[u8]) -> Result<Fields, String> {
         };
         let k = decode(k).map_err(|e| format!("key {e}"))?;
         let v = decode(v).map_err(|e| format!("value of `{k}` {e}"))?;
-        match out.entry(k) {
-            Entry::Vacant(e) => {
-                e.insert(Value::String(v));
-            }
-            Entry::Occupied(mut e) => match e.get_mut() {
-                Value::Array(list) => list.push(Value::String(v)),
-                prev => {
-                    let first = prev.take();
-                    *prev = Value::Array(vec![first, Value::String(v)]);
-                }
+        match fill.slot(&k) {
+            (slot, false) => match v {
+                Cow::Borrowed(v) => put_str(slot, v),
+                Cow::Owned(v) => *slot = Value::String(v),
             },
+            // A repeated key: its values in a list.
+            (Value::Array(list), true) => list.push(Value::String(v.into_owned())),
+            (prev, true) => {
+                let first = prev.take();
+                *prev = Value::Array(vec![first, Value::String(v.into_owned())]);
+            }
         }
     }
-    Ok(out)
+    fill.finish();
+    Ok(())
 }
 
-fn decode(raw: &[u8]) -> Result<String, String> {
+fn decode(raw: &[u8]) -> Result<Cow<'_, str>, String> {
     // Most keys and values have nothing to decode.
     if !raw.iter().any(|&b| b == b'%' || b == b'+')
         && let Ok(text) = std::str::from_utf8(raw)
     {
-        return Ok(text.to_owned());
+        return Ok(Cow::Borrowed(text));
     }
     let plus: Vec<u8>;
     let bytes = if raw.contains(&b'+') {
@@ -65,7 +78,7 @@ fn decode(raw: &[u8]) -> Result<String, String> {
         raw
     };
     let decoded: Vec<u8> = percent_decode(bytes).collect();
-    String::from_utf8(decoded).map_err(|_| {
+    String::from_utf8(decoded).map(Cow::Owned).map_err(|_| {
         format!(
             "{:?} is not UTF-8 text once percent-decoded",
             String::from_utf8_lossy(raw)
