@@ -81,12 +81,15 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
             .ok()
             .filter(|t| !t.is_empty()),
     };
-    let router = http::router(app)
+    // Around the router rather than on it: `Router::layer` wraps every route, and each request
+    // then clones the boxed services of the layers.
+    let service = tower::ServiceBuilder::new()
+        .layer(axum::middleware::map_response(http::explain_timeout))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             opts.request_timeout,
         ))
-        .layer(axum::middleware::map_response(http::explain_timeout));
+        .service(http::router(app));
     // Signal handlers before the banner: a supervisor may stop (or reload) the sidecar the
     // moment it says it listens, and the default action of SIGTERM and SIGHUP is to die.
     let signals = Signals::install()?;
@@ -105,7 +108,8 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
     let delivery = tokio::spawn(deliverer.clone().run());
     tokio::spawn(reload_loop(flows.clone(), opts.watch, signals.hangup));
 
-    axum::serve(listener, router)
+    let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal(signals.terminate, signals.interrupt))
         .await
         .map_err(|e| format!("server error: {e}"))?;
