@@ -164,6 +164,19 @@ impl<'m> Refill<'m> {
         (&mut self.map[i], old)
     }
 
+    /// The name the old record had at the place the next name goes.
+    pub fn expected(&self) -> Option<&str> {
+        self.map.get_index(self.n).map(|(k, _)| k.as_str())
+    }
+
+    /// The value to write for the next name, which the caller found to be [`Refill::expected`]:
+    /// the entry is kept. `slot` with that name would do the same, comparing the names again.
+    pub fn keep(&mut self) -> &mut Value {
+        debug_assert!(self.n < self.map.len());
+        self.n += 1;
+        &mut self.map[self.n - 1]
+    }
+
     /// Drop what is left of the old record.
     pub fn finish(self) {
         self.map.truncate(self.n);
@@ -184,21 +197,37 @@ pub fn put_str(v: &mut Value, s: &str) {
 
 /// A JSON object (or a query string or a form) as a record.
 #[derive(Debug, Clone)]
-pub struct Object(Fields);
+pub struct Object {
+    fields: Fields,
+    /// Every name is plain JSON text: no quote, backslash or control character, so a JSON text
+    /// holds it as it is (see [`Spare::plain_keys`]).
+    plain_keys: bool,
+}
 
 impl Object {
+    /// Fields whose names are all plain JSON text (as [`crate::codec::flat`] reads them).
+    pub fn with_plain_keys(fields: Fields) -> Object {
+        Object {
+            fields,
+            plain_keys: true,
+        }
+    }
+
     pub fn map(&self) -> &Fields {
-        &self.0
+        &self.fields
     }
 
     pub fn into_map(self) -> Fields {
-        self.0
+        self.fields
     }
 }
 
 impl From<Fields> for Object {
-    fn from(m: Fields) -> Object {
-        Object(m)
+    fn from(fields: Fields) -> Object {
+        Object {
+            fields,
+            plain_keys: false,
+        }
     }
 }
 
@@ -206,8 +235,18 @@ impl From<Map<String, Value>> for Object {
     fn from(m: Map<String, Value>) -> Object {
         let mut f = fields_with_capacity(m.len());
         f.extend(m);
-        Object(f)
+        f.into()
     }
+}
+
+/// The fields of a record done with, to read the next record into (see
+/// [`crate::codec::decode_line_reusing`] and [`Refill`]).
+#[derive(Debug, Default)]
+pub struct Spare {
+    pub fields: Fields,
+    /// Every name in `fields` is plain JSON text, so a JSON reader can compare a name with the
+    /// text where it is, without reading it first.
+    pub plain_keys: bool,
 }
 
 /// CSV rows read together: the bytes of their fields one after another, and where each field
@@ -491,9 +530,12 @@ fn step<'a>(v: &'a Value, s: &Seg) -> Option<&'a Value> {
 impl Record {
     /// The fields of a JSON record, to read the next one into (see
     /// [`crate::codec::decode_line_reusing`]); `None` for a CSV row.
-    pub fn into_fields(self) -> Option<Fields> {
+    pub fn into_spare(self) -> Option<Spare> {
         match self {
-            Record::Object(o) => Some(o.into_map()),
+            Record::Object(o) => Some(Spare {
+                fields: o.fields,
+                plain_keys: o.plain_keys,
+            }),
             Record::Row { .. } => None,
         }
     }

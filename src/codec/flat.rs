@@ -21,12 +21,15 @@ use crate::record::{Fields, Refill, fields_with_capacity, put_str};
 /// including when it is not valid JSON.
 pub fn object(text: &str) -> Option<Fields> {
     let mut fields = fields_with_capacity(32);
-    object_into(text, &mut fields).then_some(fields)
+    object_into(text, &mut fields, false).then_some(fields)
 }
 
 /// [`object`] into `fields`, which may hold an earlier record (its room is reused, see
 /// [`Refill`]); false when `text` is not for this reader, and then `fields` holds no record.
-pub fn object_into(text: &str, fields: &mut Fields) -> bool {
+/// `plain_keys`: every name in `fields` is plain JSON text (no quote, backslash or control
+/// character), as this reader leaves them; then a name that the text has where the old record
+/// had it is compared where it is, without reading it first.
+pub fn object_into(text: &str, fields: &mut Fields, plain_keys: bool) -> bool {
     let b = text.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -38,8 +41,22 @@ pub fn object_into(text: &str, fields: &mut Fields) -> bool {
         i += 1;
     } else {
         loop {
-            let Some((key, next)) = string(text, i) else {
-                return false;
+            // The old record's name at this place, when the text has it here too. A plain name
+            // is written in JSON as it is, so the text between the quotes is the name.
+            let kept = plain_keys
+                && fill.expected().is_some_and(|k| {
+                    let end = i + 1 + k.len();
+                    b.get(i) == Some(&b'"')
+                        && b.get(i + 1..end) == Some(k.as_bytes())
+                        && b.get(end) == Some(&b'"')
+                });
+            let (key, next) = match kept {
+                // `i` is at the opening quote; the name is the kept one.
+                true => ("", i + 2 + fill.expected().map_or(0, str::len)),
+                false => match string(text, i) {
+                    Some(found) => found,
+                    None => return false,
+                },
             };
             i = skip_ws(b, next);
             if b.get(i) != Some(&b':') {
@@ -49,7 +66,10 @@ pub fn object_into(text: &str, fields: &mut Fields) -> bool {
                 return false;
             };
             // A repeated key keeps its first place and takes the last value.
-            let (slot, _) = fill.slot(key);
+            let slot = match kept {
+                true => fill.keep(),
+                false => fill.slot(key).0,
+            };
             match value {
                 Scalar::Text(s) => put_str(slot, s),
                 Scalar::Other(v) => *slot = v,
@@ -150,6 +170,31 @@ mod tests {
         assert_eq!(
             pairs(&f),
             [("a", &Value::from("3")), ("b", &Value::from("2"))]
+        );
+    }
+
+    #[test]
+    fn names_compared_where_they_are_only_when_plain() {
+        // A name read from a form can hold a quote: the text `"x""` is not that name (it is not
+        // JSON at all), which only reading it tells.
+        let mut m = fields_with_capacity(0);
+        m.insert("x\"".into(), Value::Null);
+        assert!(!object_into("{\"x\"\":1}", &mut m, false));
+        // Plain names are kept, and the rest of the old record dropped.
+        let mut m = fields_with_capacity(0);
+        assert!(object_into(r#"{"a":"1","b":2,"c":null}"#, &mut m, false));
+        let a = m.get_index(0).map(|(k, _)| k.as_ptr());
+        assert!(object_into(r#"{"a":"3","b":"4"}"#, &mut m, true));
+        assert_eq!(m.get_index(0).map(|(k, _)| k.as_ptr()), a);
+        assert_eq!(
+            pairs(&m),
+            [("a", &Value::from("3")), ("b", &Value::from("4"))]
+        );
+        // A name that only starts like the old one is not it.
+        assert!(object_into(r#"{"ab":"5","b":"6"}"#, &mut m, true));
+        assert_eq!(
+            pairs(&m),
+            [("ab", &Value::from("5")), ("b", &Value::from("6"))]
         );
     }
 
@@ -303,13 +348,15 @@ mod tests {
         // One map filled again and again, as the sidecar does: it must read each text as a new
         // map does, whatever the texts before it left in it (read or not).
         let mut reused = fields_with_capacity(0);
+        let mut reused_plain = false;
         for _ in 0..50_000 {
             let t = text(&mut rng);
             let theirs = serde_json::from_str::<Value>(&t);
             if let Ok(Value::Object(_)) = theirs {
                 valid += 1;
             }
-            let again = object_into(&t, &mut reused);
+            let again = object_into(&t, &mut reused, reused_plain);
+            reused_plain = again;
             let Some(ours) = object(&t) else {
                 assert!(!again, "{t:?}");
                 continue;

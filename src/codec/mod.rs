@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::{Failure, Output};
 use crate::mapping::{Format, Nulls, RejectInfo};
-use crate::record::{Chunk, Fields, Headers, Record, Row, fields_with_capacity};
+use crate::record::{Chunk, Fields, Headers, Object, Record, Row, Spare, fields_with_capacity};
 
 /// Where a record is in the input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -228,19 +228,23 @@ pub fn decode_line(
     format: Format,
     trailing_commas: bool,
 ) -> Result<Record, DecodeError> {
-    decode_line_reusing(bytes, format, trailing_commas, Fields::default())
+    decode_line_reusing(bytes, format, trailing_commas, Spare::default())
 }
 
 /// [`decode_line`] into `spare`, the fields of a record done with (see
-/// [`crate::record::Record::into_fields`]): the usual record, a form or a flat JSON object,
+/// [`crate::record::Record::into_spare`]): the usual record, a form or a flat JSON object,
 /// reuses their room, and their names when the sender keeps its order (see
 /// [`crate::record::Refill`]).
 pub fn decode_line_reusing(
     bytes: &[u8],
     format: Format,
     trailing_commas: bool,
-    mut spare: Fields,
+    spare: Spare,
 ) -> Result<Record, DecodeError> {
+    let Spare {
+        fields: mut spare,
+        plain_keys,
+    } = spare;
     let text = || String::from_utf8_lossy(bytes).into_owned();
     match format {
         Format::Query | Format::Form => match query::parse_into(bytes, &mut spare) {
@@ -257,8 +261,8 @@ pub fn decode_line_reusing(
             // [`flat::object`]. Anything else (another value, a syntax error, trailing commas,
             // bytes that are not UTF-8) is read again below, for its kind or its error.
             if let Ok(text) = std::str::from_utf8(bytes) {
-                if flat::object_into(text, &mut spare) {
-                    return Ok(Record::Object(spare.into()));
+                if flat::object_into(text, &mut spare, plain_keys) {
+                    return Ok(Record::Object(Object::with_plain_keys(spare)));
                 }
                 if let Ok(PresizedObject(m)) = serde_json::from_str::<PresizedObject>(text) {
                     return Ok(Record::Object(m.into()));

@@ -228,14 +228,14 @@ thread_local! {
     /// The fields of the last record this worker thread was done with, to read the next one
     /// into: its names, its hash table and its strings' room are reused (see
     /// [`crate::record::Refill`]).
-    static SPARE: std::cell::Cell<Option<crate::record::Fields>> = const { std::cell::Cell::new(None) };
+    static SPARE: std::cell::Cell<Option<crate::record::Spare>> = const { std::cell::Cell::new(None) };
 }
 
 /// Keep `rec`'s fields for the next record read on this thread. A record of many fields is
 /// let go: what is kept stays in memory, and most senders send a few dozen.
 fn recycle(rec: crate::record::Record) {
-    if let Some(fields) = rec.into_fields().filter(|f| f.len() <= 256) {
-        SPARE.set(Some(fields));
+    if let Some(spare) = rec.into_spare().filter(|s| s.fields.len() <= 256) {
+        SPARE.set(Some(spare));
     }
 }
 
