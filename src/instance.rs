@@ -20,7 +20,7 @@ use jsonschema::types::JsonType;
 use serde_json::{Map, Number, Value};
 
 use crate::codec::scalar_text;
-use crate::record::Fields;
+use crate::record::{Fields, Hint};
 
 /// jsonschema's name for the representation: validators are `jsonschema::Validator<InPlace>`.
 pub struct InPlace;
@@ -106,6 +106,15 @@ pub enum View<'a> {
     Value(&'a Value),
 }
 
+/// A property name of a schema, prepared when the schema is compiled: the name, and where the
+/// last record had it (records from one sender list their fields in the same order, see
+/// [`Hint`]).
+#[derive(Debug)]
+pub struct Key {
+    name: String,
+    hint: Hint,
+}
+
 /// The object of a [`View`].
 #[derive(Clone, Copy, Debug)]
 pub enum ViewObject<'a> {
@@ -116,15 +125,18 @@ pub enum ViewObject<'a> {
 
 impl Json for InPlace {
     type Node<'a> = View<'a>;
-    type PreparedKey = String;
+    type PreparedKey = Key;
     type StringBuffer = String;
 
     /// An output is searched name by name, so a pass over its members costs no more than a few
     /// lookups; a record's fields are hashed (checked by name above that size).
     const KEYS_PER_LOOKUP: usize = 4;
 
-    fn prepare_key(key: &str) -> String {
-        key.to_owned()
+    fn prepare_key(key: &str) -> Key {
+        Key {
+            name: key.to_owned(),
+            hint: Hint::default(),
+        }
     }
 
     fn with_string_node<T>(buffer: &mut String, string: &str, f: impl FnOnce(View<'_>) -> T) -> T {
@@ -255,15 +267,16 @@ impl<'a> Object<'a, InPlace> for ViewObject<'a> {
         }
     }
 
-    fn get(&self, key: &String) -> Option<View<'a>> {
+    fn get(&self, key: &Key) -> Option<View<'a>> {
+        let name = key.name.as_str();
         match self {
             ViewObject::Output(i) => i
                 .members
                 .iter()
-                .find(|(k, _)| *k == key.as_str())
+                .find(|(k, _)| *k == name)
                 .map(|(_, m)| i.member_node(*m)),
-            ViewObject::Fields(f) => f.get(key.as_str()).map(View::Value),
-            ViewObject::Map(m) => Map::get(m, key.as_str()).map(View::Value),
+            ViewObject::Fields(f) => key.hint.get(f, name).map(View::Value),
+            ViewObject::Map(m) => Map::get(m, name).map(View::Value),
         }
     }
 
