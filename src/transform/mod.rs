@@ -347,6 +347,8 @@ where
                 *s = new;
                 return Ok(());
             }
+            // The text as it was (most text is trimmed already): nothing to do.
+            Cow::Borrowed(b) if b.len() == s.len() && b.as_ptr() == s.as_ptr() => return Ok(()),
             Cow::Borrowed(b) => {
                 // Where the borrowed text is within `s`, if it is (it always is in practice).
                 let start = (b.as_ptr() as usize).wrapping_sub(s.as_ptr() as usize);
@@ -364,7 +366,9 @@ where
             }
         };
         s.truncate(end);
-        s.drain(..start);
+        if start > 0 {
+            s.drain(..start);
+        }
         Ok(())
     })
 }
