@@ -43,17 +43,20 @@ pub fn object_into(text: &str, fields: &mut Fields, plain_keys: bool) -> bool {
         loop {
             // The old record's name at this place, when the text has it here too. A plain name
             // is written in JSON as it is, so the text between the quotes is the name.
-            let kept = plain_keys
-                && fill.expected().is_some_and(|k| {
+            let kept = fill
+                .expected()
+                .filter(|k| {
                     let end = i + 1 + k.len();
-                    b.get(i) == Some(&b'"')
+                    plain_keys
+                        && b.get(i) == Some(&b'"')
                         && b.get(i + 1..end) == Some(k.as_bytes())
                         && b.get(end) == Some(&b'"')
-                });
+                })
+                .map(str::len);
             let (key, next) = match kept {
-                // `i` is at the opening quote; the name is the kept one.
-                true => ("", i + 2 + fill.expected().map_or(0, str::len)),
-                false => match string(text, i) {
+                // The kept name and its two quotes.
+                Some(len) => ("", i + len + 2),
+                None => match string(text, i) {
                     Some(found) => found,
                     None => return false,
                 },
@@ -67,8 +70,8 @@ pub fn object_into(text: &str, fields: &mut Fields, plain_keys: bool) -> bool {
             };
             // A repeated key keeps its first place and takes the last value.
             let slot = match kept {
-                true => fill.keep(),
-                false => fill.slot(key).0,
+                Some(_) => fill.keep(),
+                None => fill.slot(key).0,
             };
             match value {
                 Scalar::Text(s) => put_str(slot, s),
