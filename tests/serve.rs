@@ -1169,19 +1169,17 @@ fn test_mappings() -> PathBuf {
 
 const TOKEN: &str = "s3cret-inbound-token";
 
-#[test]
-fn a_flow_with_a_query_token_refuses_requests_without_it_and_does_not_read_it_as_data() {
-    let data = tempfile::tempdir().unwrap();
-    let receiver = Receiver::up();
+/// The sidecar with the `query-auth` test flow only, delivering to `receiver`.
+fn query_auth(data: &Path, receiver: &Receiver) -> Sidecar {
     let m = test_mappings();
-    let sc = Sidecar::start(
+    Sidecar::start(
         &[
             "--mappings",
             dir_arg(&m),
             "--flow",
             "query-auth",
             "--data-dir",
-            dir_arg(data.path()),
+            dir_arg(data),
             "--retry-base",
             "20ms",
             "--watch",
@@ -1191,7 +1189,14 @@ fn a_flow_with_a_query_token_refuses_requests_without_it_and_does_not_read_it_as
             ("SERVE_TEST_RECEIVER", &receiver.url()),
             ("SERVE_TEST_TOKEN", TOKEN),
         ],
-    );
+    )
+}
+
+#[test]
+fn a_flow_with_a_query_token_refuses_requests_without_it_and_does_not_read_it_as_data() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = Receiver::up();
+    let sc = query_auth(data.path(), &receiver);
     let api = get(&sc.url("/openapi.json")).json();
     assert_eq!(
         api["paths"]["/in/{flow}"]["get"]["parameters"][0]["schema"]["enum"],
@@ -1263,23 +1268,7 @@ fn a_flow_with_a_query_token_refuses_requests_without_it_and_does_not_read_it_as
 fn records_of_different_shapes_one_after_another_each_map_as_if_alone() {
     let data = tempfile::tempdir().unwrap();
     let receiver = Receiver::up();
-    let m = test_mappings();
-    let sc = Sidecar::start(
-        &[
-            "--mappings",
-            dir_arg(&m),
-            "--flow",
-            "query-auth",
-            "--data-dir",
-            dir_arg(data.path()),
-            "--watch",
-            "0s",
-        ],
-        &[
-            ("SERVE_TEST_RECEIVER", &receiver.url()),
-            ("SERVE_TEST_TOKEN", TOKEN),
-        ],
-    );
+    let sc = query_auth(data.path(), &receiver);
     let cases = [
         (
             "TrackingGUID=g1&Phone=1-2&A=x&B=y",
