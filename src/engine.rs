@@ -56,6 +56,8 @@ pub struct Plan {
     output_schema: Option<Schema>,
     /// `now` for templates, when pinned (tests).
     now: Option<String>,
+    /// The names of the output's fields, in order, with their JSON texts (for answers).
+    key_texts: crate::codec::KeyTexts,
 }
 
 /// What a flow keeps of each accepted record.
@@ -822,7 +824,15 @@ put a `when` or `on_error: next` on each earlier one",
         };
         let env_value = Value::Object(linked.env.values().clone());
         fold_env_templates(&mut fields, &templates, &env_value);
+        // Alternatives share a name; a spread field has none (its keys come with each record).
+        let mut names: Vec<String> = Vec::with_capacity(fields.len());
+        for n in fields.iter().filter_map(|f| f.name.as_ref()) {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
         Ok(Plan {
+            key_texts: crate::codec::KeyTexts::new(names),
             name: m.name.clone(),
             source: m.source.clone(),
             source_format: linked.source_format,
@@ -844,6 +854,12 @@ put a `when` or `on_error: next` on each earlier one",
             output_schema: linked.output_schema,
             now: opts.now.clone(),
         })
+    }
+
+    /// The names of the fields the output has, in order, with their JSON texts written (extras
+    /// and spread objects add others with each record).
+    pub fn key_texts(&self) -> &crate::codec::KeyTexts {
+        &self.key_texts
     }
 
     /// The output columns, when they are known before the first record (CSV output needs them).

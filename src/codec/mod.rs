@@ -344,15 +344,7 @@ pub struct Encoder {
 impl Encoder {
     /// An encoder of `format`. `columns`: see [`Encoder::columns`].
     pub fn new(format: Format, nulls: Nulls, delimiter: u8, columns: Vec<String>) -> Encoder {
-        let json_keys = columns
-            .iter()
-            .map(|c| {
-                let mut k = Vec::with_capacity(c.len() + 3);
-                write_str(&mut k, c);
-                k.push(b':');
-                k.into_boxed_slice()
-            })
-            .collect();
+        let json_keys = columns.iter().map(|c| json_key(c)).collect();
         Encoder {
             format,
             nulls,
@@ -562,6 +554,60 @@ pub fn write_str_twice(buf: &mut Vec<u8>, esc: &mut Vec<u8>, s: &str) {
             buf.push(b'"');
             escape_into(esc, &buf[start..]);
         }
+    }
+}
+
+/// The keys an output is known to have, in order, with their JSON texts written once: `"key":`,
+/// and the same escaped as the inside of a JSON string (a JSON body inside a JSON answer).
+/// Writing them costs a copy instead of a scan for characters to escape, for every record.
+#[derive(Debug, Default)]
+pub struct KeyTexts {
+    keys: Vec<KeyText>,
+}
+
+/// A key, `"key":`, and that escaped.
+#[derive(Debug)]
+struct KeyText {
+    name: String,
+    json: Box<[u8]>,
+    escaped: Box<[u8]>,
+}
+
+impl KeyTexts {
+    pub fn new(names: impl IntoIterator<Item = String>) -> KeyTexts {
+        let keys = names
+            .into_iter()
+            .map(|name| {
+                let json = json_key(&name);
+                let mut escaped = Vec::with_capacity(json.len() + 4);
+                escape_into(&mut escaped, &json);
+                KeyText {
+                    name,
+                    json,
+                    escaped: escaped.into_boxed_slice(),
+                }
+            })
+            .collect();
+        KeyTexts { keys }
+    }
+
+    /// Where `key` is, looked for at `from` first: an output's keys come in the order of its
+    /// fields, some left out, so the place after the last key found is the likely one.
+    pub fn find(&self, key: &str, from: usize) -> Option<usize> {
+        match self.keys.get(from) {
+            Some(k) if k.name == key => Some(from),
+            _ => self.keys.iter().position(|k| k.name == key),
+        }
+    }
+
+    /// `"key":` of the key at `i` (see [`KeyTexts::find`]).
+    pub fn json(&self, i: usize) -> &[u8] {
+        self.keys.get(i).map_or(&[], |k| &k.json)
+    }
+
+    /// [`KeyTexts::json`] escaped as the inside of a JSON string.
+    pub fn escaped(&self, i: usize) -> &[u8] {
+        self.keys.get(i).map_or(&[], |k| &k.escaped)
     }
 }
 

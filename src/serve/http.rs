@@ -412,6 +412,7 @@ async fn ingest_flow(
                 status: "accepted",
                 id: Some(key.as_deref()),
                 output: &out,
+                keys: plan.key_texts(),
                 encoded: None,
                 body_is_output: false,
             }),
@@ -432,6 +433,9 @@ struct Reply<'a> {
     #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     id: Option<Option<&'a str>>,
     output: &'a crate::engine::Output<'a>,
+    /// The JSON texts of the output's usual keys ([`Plan::key_texts`]).
+    #[cfg_attr(test, serde(skip))]
+    keys: &'a codec::KeyTexts,
     /// `/transform` only: the record as its endpoint would get it (`null` without an endpoint).
     #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     encoded: Option<Option<crate::wire::Encoded>>,
@@ -488,21 +492,40 @@ fn reply_json(r: &Reply) -> Vec<u8> {
         body.push(b'{');
     }
     buf.push(b'{');
+    // The place after the last key found among the usual keys: where the next one likely is.
+    let mut next = 0;
     for (i, (k, v)) in r.output.fields.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
+        }
+        let known = r.keys.find(k, next);
+        if let Some(at) = known {
+            next = at + 1;
         }
         if r.body_is_output {
             if i > 0 {
                 body.push(b',');
             }
-            codec::write_str_twice(&mut buf, &mut body, k);
-            buf.push(b':');
-            body.push(b':');
+            match known {
+                Some(at) => {
+                    buf.extend_from_slice(r.keys.json(at));
+                    body.extend_from_slice(r.keys.escaped(at));
+                }
+                None => {
+                    codec::write_str_twice(&mut buf, &mut body, k);
+                    buf.push(b':');
+                    body.push(b':');
+                }
+            }
             codec::write_json_twice(&mut buf, &mut body, v);
         } else {
-            write_str(&mut buf, k);
-            buf.push(b':');
+            match known {
+                Some(at) => buf.extend_from_slice(r.keys.json(at)),
+                None => {
+                    write_str(&mut buf, k);
+                    buf.push(b':');
+                }
+            }
             write_json(&mut buf, v);
         }
     }
@@ -570,6 +593,7 @@ async fn transform(
                     status: "ok",
                     id: None,
                     output: &out,
+                    keys: plan.key_texts(),
                     encoded: Some(encoded),
                     body_is_output,
                 }),
@@ -781,42 +805,53 @@ mod tests {
             body: serde_json::to_string(&out).unwrap(),
         };
         let empty = crate::engine::Output { fields: vec![] };
-        for (id, output, encoded) in [
-            (None, &out, Some(Some(encoded.clone()))),
-            (None, &out, Some(None)),
-            (Some(Some("k-1")), &out, None),
-            (Some(None), &empty, None),
-        ] {
-            let r = Reply {
-                status: "ok",
-                id,
-                output,
-                encoded,
-                body_is_output: false,
-            };
-            assert_eq!(
-                String::from_utf8(reply_json(&r)).unwrap(),
-                serde_json::to_string(&r).unwrap()
-            );
-        }
-        // A body that is the output's JSON is written from the output: the same answer.
-        for output in [&out, &empty] {
-            let full = Reply {
-                status: "ok",
-                id: None,
-                output,
-                encoded: Some(Some(crate::wire::Encoded {
-                    query: String::new(),
-                    body: serde_json::to_string(output).unwrap(),
-                })),
-                body_is_output: false,
-            };
-            let short = Reply {
-                encoded: Some(Some(crate::wire::Encoded::default())),
-                body_is_output: true,
-                ..full
-            };
-            assert_eq!(reply_json(&short), reply_json(&full));
+        // No usual keys; some of them in another order, with names to escape and one the
+        // output lacks; all of them in order.
+        let none = codec::KeyTexts::default();
+        let some = codec::KeyTexts::new(
+            ["l", "back\\slash", "missing", "n\"k", "a", ""].map(String::from),
+        );
+        let all = codec::KeyTexts::new(out.fields.iter().map(|(k, _)| k.to_string()));
+        for keys in [&none, &some, &all] {
+            for (id, output, encoded) in [
+                (None, &out, Some(Some(encoded.clone()))),
+                (None, &out, Some(None)),
+                (Some(Some("k-1")), &out, None),
+                (Some(None), &empty, None),
+            ] {
+                let r = Reply {
+                    status: "ok",
+                    id,
+                    output,
+                    keys,
+                    encoded,
+                    body_is_output: false,
+                };
+                assert_eq!(
+                    String::from_utf8(reply_json(&r)).unwrap(),
+                    serde_json::to_string(&r).unwrap()
+                );
+            }
+            // A body that is the output's JSON is written from the output: the same answer.
+            for output in [&out, &empty] {
+                let full = Reply {
+                    status: "ok",
+                    id: None,
+                    output,
+                    keys,
+                    encoded: Some(Some(crate::wire::Encoded {
+                        query: String::new(),
+                        body: serde_json::to_string(output).unwrap(),
+                    })),
+                    body_is_output: false,
+                };
+                let short = Reply {
+                    encoded: Some(Some(crate::wire::Encoded::default())),
+                    body_is_output: true,
+                    ..full
+                };
+                assert_eq!(reply_json(&short), reply_json(&full));
+            }
         }
     }
 }
