@@ -66,8 +66,8 @@ struct Region {
 
 struct Patterns {
     general: Pattern,
-    /// The number types in `number_type`'s order; a number is valid when the general pattern
-    /// and one of them match.
+    /// The number types, mobile and fixed-line first; a number is valid when the general
+    /// pattern and one of them match.
     types: Vec<Pattern>,
 }
 
@@ -96,7 +96,12 @@ impl Region {
 impl Patterns {
     fn new(meta: &'static Metadata) -> Option<Self> {
         let d = meta.descriptors();
+        // libphonenumber tries the types in this order to say which one a number is, premium
+        // rate first; whether it is any of them does not depend on the order, and most numbers
+        // are mobile or fixed-line, so those are tried first.
         let types = [
+            d.mobile(),
+            d.fixed_line(),
             d.premium_rate(),
             d.toll_free(),
             d.shared_cost(),
@@ -105,8 +110,6 @@ impl Patterns {
             d.pager(),
             d.uan(),
             d.voicemail(),
-            d.fixed_line(),
-            d.mobile(),
         ];
         Some(Patterns {
             general: Pattern::new(d.general())?,
