@@ -151,9 +151,8 @@ impl<'m> Refill<'m> {
     pub fn slot(&mut self, key: &str) -> (&mut Value, bool) {
         // A name kept at place n cannot be one of this record's names before it: a map's names
         // are unique, and those are at places before n.
-        if self.n < self.map.len() && self.map.get_index(self.n).is_some_and(|(k, _)| k == key) {
-            self.n += 1;
-            return (&mut self.map[self.n - 1], false);
+        if self.expected() == Some(key) {
+            return (self.keep(), false);
         }
         self.map.truncate(self.n);
         let (i, old) = match self.map.get_index_of(key) {

@@ -338,19 +338,18 @@ pub struct Encoder {
     /// to write (may be empty: records may hold others).
     pub columns: Vec<String>,
     /// `"key":` of each of `columns`, written once here instead of escaped for every record.
-    json_keys: Vec<Box<[u8]>>,
+    keys: KeyTexts,
 }
 
 impl Encoder {
     /// An encoder of `format`. `columns`: see [`Encoder::columns`].
     pub fn new(format: Format, nulls: Nulls, delimiter: u8, columns: Vec<String>) -> Encoder {
-        let json_keys = columns.iter().map(|c| json_key(c)).collect();
         Encoder {
             format,
             nulls,
             delimiter,
+            keys: KeyTexts::new(columns.iter().cloned()),
             columns,
-            json_keys,
         }
     }
 }
@@ -406,7 +405,8 @@ impl Encoder {
     fn json_object(&self, out: &Output<'_>, buf: &mut Vec<u8>) {
         buf.push(b'{');
         let mut first = true;
-        for (i, (k, v)) in out.fields.iter().enumerate() {
+        let mut next = 0;
+        for (k, v) in &out.fields {
             let v = match (v, self.nulls) {
                 (Value::Null, Nulls::Omit) => continue,
                 (Value::Null, Nulls::Empty) => &EMPTY,
@@ -416,15 +416,9 @@ impl Encoder {
                 buf.push(b',');
             }
             first = false;
-            // Outputs usually come in column order: the i-th key is then the i-th column, whose
-            // JSON text is ready (comparing is much cheaper than escaping).
-            match (self.columns.get(i), self.json_keys.get(i)) {
-                (Some(c), Some(json)) if c == k => buf.extend_from_slice(json),
-                _ => {
-                    write_str(buf, k);
-                    buf.push(b':');
-                }
-            }
+            // Outputs usually come in column order, and the columns' JSON texts are ready
+            // (comparing is much cheaper than escaping).
+            self.keys.write(buf, k, &mut next);
             write_json(buf, v);
         }
         buf.push(b'}');
@@ -560,13 +554,13 @@ pub fn write_str_twice(buf: &mut Vec<u8>, esc: &mut Vec<u8>, s: &str) {
 /// The keys an output is known to have, in order, with their JSON texts written once: `"key":`,
 /// and the same escaped as the inside of a JSON string (a JSON body inside a JSON answer).
 /// Writing them costs a copy instead of a scan for characters to escape, for every record.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct KeyTexts {
     keys: Vec<KeyText>,
 }
 
 /// A key, `"key":`, and that escaped.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct KeyText {
     name: String,
     json: Box<[u8]>,
@@ -591,23 +585,44 @@ impl KeyTexts {
         KeyTexts { keys }
     }
 
-    /// Where `key` is, looked for at `from` first: an output's keys come in the order of its
-    /// fields, some left out, so the place after the last key found is the likely one.
-    pub fn find(&self, key: &str, from: usize) -> Option<usize> {
-        match self.keys.get(from) {
-            Some(k) if k.name == key => Some(from),
-            _ => self.keys.iter().position(|k| k.name == key),
+    /// `key`'s texts, looked for at `*next` first, and `*next` moved past it: an output's keys
+    /// come in the order of its fields, some left out, so the place after the last key found
+    /// is the likely one.
+    fn find(&self, key: &str, next: &mut usize) -> Option<&KeyText> {
+        let at = match self.keys.get(*next) {
+            Some(k) if k.name == key => *next,
+            _ => self.keys.iter().position(|k| k.name == key)?,
+        };
+        *next = at + 1;
+        self.keys.get(at)
+    }
+
+    /// `"key":` into `buf`: the prepared text when `key` is one of these keys (see `find` for
+    /// `next`), else written and escaped now.
+    pub fn write(&self, buf: &mut Vec<u8>, key: &str, next: &mut usize) {
+        match self.find(key, next) {
+            Some(k) => buf.extend_from_slice(&k.json),
+            None => {
+                write_str(buf, key);
+                buf.push(b':');
+            }
         }
     }
 
-    /// `"key":` of the key at `i` (see [`KeyTexts::find`]).
-    pub fn json(&self, i: usize) -> &[u8] {
-        self.keys.get(i).map_or(&[], |k| &k.json)
-    }
-
-    /// [`KeyTexts::json`] escaped as the inside of a JSON string.
-    pub fn escaped(&self, i: usize) -> &[u8] {
-        self.keys.get(i).map_or(&[], |k| &k.escaped)
+    /// [`KeyTexts::write`] into `buf`, and the same escaped into `esc`, as [`write_str_twice`]
+    /// does.
+    pub fn write_twice(&self, buf: &mut Vec<u8>, esc: &mut Vec<u8>, key: &str, next: &mut usize) {
+        match self.find(key, next) {
+            Some(k) => {
+                buf.extend_from_slice(&k.json);
+                esc.extend_from_slice(&k.escaped);
+            }
+            None => {
+                write_str_twice(buf, esc, key);
+                buf.push(b':');
+                esc.push(b':');
+            }
+        }
     }
 }
 
@@ -756,7 +771,7 @@ pub struct RejectEncoder {
     /// `_reject_*` ones; JSON rejects have their keys prepared once.
     pub input_columns: Option<Vec<String>>,
     /// `"name":` of each input column.
-    json_keys: Vec<Box<[u8]>>,
+    keys: KeyTexts,
 }
 
 /// `"key":` as JSON.
@@ -773,16 +788,11 @@ impl RejectEncoder {
         csv: bool,
         input_columns: Option<Vec<String>>,
     ) -> RejectEncoder {
-        let json_keys = input_columns
-            .iter()
-            .flatten()
-            .map(|c| json_key(c))
-            .collect();
         RejectEncoder {
             include,
             csv,
+            keys: KeyTexts::new(input_columns.iter().flatten().cloned()),
             input_columns,
-            json_keys,
         }
     }
 
@@ -847,15 +857,9 @@ impl RejectEncoder {
                         continue;
                     }
                     sep(buf);
-                    match (self.input_columns.as_deref(), self.json_keys.get(i)) {
-                        (Some(cols), Some(key)) if cols.get(i) == Some(name) => {
-                            buf.extend_from_slice(key)
-                        }
-                        _ => {
-                            write_str(buf, name);
-                            buf.push(b':');
-                        }
-                    }
+                    // The header is usually the input columns the encoder was made with.
+                    let mut at = i;
+                    self.keys.write(buf, name, &mut at);
                     write_str(buf, text);
                 }
             }

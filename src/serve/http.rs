@@ -492,40 +492,20 @@ fn reply_json(r: &Reply) -> Vec<u8> {
         body.push(b'{');
     }
     buf.push(b'{');
-    // The place after the last key found among the usual keys: where the next one likely is.
+    // Where the next key likely is among the usual keys (see `KeyTexts::write`).
     let mut next = 0;
     for (i, (k, v)) in r.output.fields.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
         }
-        let known = r.keys.find(k, next);
-        if let Some(at) = known {
-            next = at + 1;
-        }
         if r.body_is_output {
             if i > 0 {
                 body.push(b',');
             }
-            match known {
-                Some(at) => {
-                    buf.extend_from_slice(r.keys.json(at));
-                    body.extend_from_slice(r.keys.escaped(at));
-                }
-                None => {
-                    codec::write_str_twice(&mut buf, &mut body, k);
-                    buf.push(b':');
-                    body.push(b':');
-                }
-            }
+            r.keys.write_twice(&mut buf, &mut body, k, &mut next);
             codec::write_json_twice(&mut buf, &mut body, v);
         } else {
-            match known {
-                Some(at) => buf.extend_from_slice(r.keys.json(at)),
-                None => {
-                    write_str(&mut buf, k);
-                    buf.push(b':');
-                }
-            }
+            r.keys.write(&mut buf, k, &mut next);
             write_json(&mut buf, v);
         }
     }
