@@ -588,6 +588,7 @@ impl KeyTexts {
     /// `key`'s texts, looked for at `*next` first, and `*next` moved past it: an output's keys
     /// come in the order of its fields, some left out, so the place after the last key found
     /// is the likely one.
+    #[inline(always)]
     fn find(&self, key: &str, next: &mut usize) -> Option<&KeyText> {
         let at = match self.keys.get(*next) {
             Some(k) if k.name == key => *next,
@@ -599,6 +600,7 @@ impl KeyTexts {
 
     /// `"key":` into `buf`: the prepared text when `key` is one of these keys (see `find` for
     /// `next`), else written and escaped now.
+    #[inline(always)]
     pub fn write(&self, buf: &mut Vec<u8>, key: &str, next: &mut usize) {
         match self.find(key, next) {
             Some(k) => buf.extend_from_slice(&k.json),
@@ -611,6 +613,7 @@ impl KeyTexts {
 
     /// [`KeyTexts::write`] into `buf`, and the same escaped into `esc`, as [`write_str_twice`]
     /// does.
+    #[inline(always)]
     pub fn write_twice(&self, buf: &mut Vec<u8>, esc: &mut Vec<u8>, key: &str, next: &mut usize) {
         match self.find(key, next) {
             Some(k) => {
