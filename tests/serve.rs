@@ -1486,6 +1486,21 @@ fn hook_version(sc: &Sidecar) -> Option<String> {
     })
 }
 
+/// `Version` of eight `/transform/json-hook` answers: the worker threads each keep the flows
+/// they used last, and each must see a reload.
+fn transform_versions(sc: &Sidecar) -> Vec<String> {
+    (0..8)
+        .map(|_| {
+            let r = post_json(&sc.url("/transform/json-hook"), r#"{"id": "r"}"#);
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()["output"]["Version"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect()
+}
+
 #[test]
 fn edited_flows_are_reloaded_and_broken_ones_keep_the_old_flows_serving() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1512,6 +1527,7 @@ fn edited_flows_are_reloaded_and_broken_ones_keep_the_old_flows_serving() {
     );
     assert!(sc.banner.contains("(3 flows"), "{}", sc.banner);
     assert_eq!(hook_version(&sc).as_deref(), Some("v1"));
+    assert_eq!(transform_versions(&sc), ["v1"; 8]);
 
     std::fs::write(&flow, original.replace("value: v1", "value: v2")).unwrap();
     wait_for(
@@ -1520,6 +1536,7 @@ fn edited_flows_are_reloaded_and_broken_ones_keep_the_old_flows_serving() {
         || sc.log(),
         || (hook_version(&sc)? == "v2").then_some(()),
     );
+    assert_eq!(transform_versions(&sc), ["v2"; 8]);
 
     // A flow that does not compile: the old flows keep serving.
     std::fs::write(
@@ -1555,6 +1572,7 @@ fn edited_flows_are_reloaded_and_broken_ones_keep_the_old_flows_serving() {
         },
     );
     assert_eq!(hook_version(&sc).as_deref(), Some("v2"));
+    assert_eq!(transform_versions(&sc), ["v2"; 8]);
 
     // Fixed: served again.
     std::fs::write(&flow, original.replace("value: v1", "value: v4")).unwrap();
@@ -1564,6 +1582,7 @@ fn edited_flows_are_reloaded_and_broken_ones_keep_the_old_flows_serving() {
         || sc.log(),
         || (hook_version(&sc)? == "v4").then_some(()),
     );
+    assert_eq!(transform_versions(&sc), ["v4"; 8]);
 
     // Every accepted record went out with the flow of its time.
     sc.wait_counts((0, 0), Duration::from_secs(10));

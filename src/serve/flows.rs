@@ -1,8 +1,10 @@
 //! The flows a sidecar serves: every mapping under `--mappings`, compiled, by name. Reloaded on
 //! SIGHUP or when a file changes; a set with any error is refused and the old one keeps serving.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -72,6 +74,24 @@ pub struct Flows {
     dir: PathBuf,
     only: Vec<String>,
     current: Arc<RwLock<Arc<FlowSet>>>,
+    /// Counts the reloads, so that a thread can tell whether the set it holds is still the
+    /// current one (see [`Flows::with`]).
+    generation: Arc<AtomicU64>,
+    /// Tells this `Flows` (and its clones) from any other of the process.
+    id: u64,
+}
+
+/// The set of flows a thread used last, and which `Flows` and generation it came from.
+struct Held {
+    owner: u64,
+    generation: u64,
+    set: Arc<FlowSet>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
 }
 
 impl Flows {
@@ -80,7 +100,45 @@ impl Flows {
             dir,
             only,
             current: Arc::new(RwLock::new(Arc::new(set))),
+            generation: Arc::default(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// `f` of the flow named `name`, without taking a reference to it.
+    ///
+    /// [`Flows::get`] counts a reference on the lock and on the plan, which both worker threads
+    /// share: each request then moves their cache lines from one core to the other. Here a
+    /// thread keeps the set it used last and only reads the generation, which changes on
+    /// reloads alone. `f` must not wait: call it again after an `.await` (a reload may have
+    /// come in between).
+    pub fn with<R>(&self, name: &str, f: impl FnOnce(&Plan) -> R) -> Option<R> {
+        // Read before the set: a set taken after a reload and labelled with the generation
+        // before it is only taken again next time.
+        let generation = self.generation.load(Ordering::Acquire);
+        let owner = self.id;
+        HELD.with(|held| {
+            let fresh = |h: &Option<Held>| {
+                h.as_ref()
+                    .is_some_and(|h| h.owner == owner && h.generation == generation)
+            };
+            if !fresh(&held.borrow()) {
+                match held.try_borrow_mut() {
+                    Ok(mut h) => {
+                        *h = Some(Held {
+                            owner,
+                            generation,
+                            set: self.snapshot(),
+                        })
+                    }
+                    // Called from within `f`: the plain way.
+                    Err(_) => return self.get(name).map(|p| f(&p)),
+                }
+            }
+            let h = held.borrow();
+            let plan = h.as_ref().and_then(|h| h.set.flows.get(name))?;
+            Some(f(plan))
+        })
     }
 
     /// The flow named `name`.
@@ -104,6 +162,7 @@ impl Flows {
             Ok(mut g) => *g = Arc::new(set),
             Err(p) => *p.into_inner() = Arc::new(set),
         }
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(n)
     }
 

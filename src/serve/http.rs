@@ -198,6 +198,35 @@ fn authorized(plan: &Plan, headers: &HeaderMap, query: Option<&str>) -> bool {
     }
 }
 
+/// 401 for a sender without the flow's token: refused before its body is read.
+fn admit(plan: &Plan, headers: &HeaderMap, query: Option<&str>) -> Result<(), Response> {
+    if authorized(plan, headers, query) {
+        return Ok(());
+    }
+    Err(error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "missing or wrong token",
+    ))
+}
+
+/// The record in a request that was read: `Err` is the HTTP answer for a content type the
+/// flow does not read (415); `Ok(Err)` a payload that does not decode.
+fn decode(
+    plan: &Plan,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &Bytes,
+) -> Result<Result<crate::record::Record, Failure>, Response> {
+    let bytes = payload(plan, method, headers, query, body)?;
+    let spare = SPARE.take().unwrap_or_default();
+    Ok(
+        codec::decode_line_reusing(&bytes, plan.source_format, plan.trailing_commas, spare)
+            .map_err(|e| e.failure()),
+    )
+}
+
 /// The record a request carries: `Err` is the HTTP answer for a request refused before
 /// decoding (401, 413, 415); `Ok(Err)` a payload that does not decode.
 async fn read_record(
@@ -208,19 +237,16 @@ async fn read_record(
     query: Option<&str>,
     body: Body,
 ) -> Result<Result<crate::record::Record, Failure>, Response> {
-    if !authorized(plan, headers, query) {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing or wrong token",
-        ));
-    }
+    admit(plan, headers, query)?;
     let body = read_body(body, app.max_body).await?;
-    let bytes = payload(plan, method, headers, query, &body)?;
-    let spare = SPARE.take().unwrap_or_default();
-    Ok(
-        codec::decode_line_reusing(&bytes, plan.source_format, plan.trailing_commas, spare)
-            .map_err(|e| e.failure()),
+    decode(plan, method, headers, query, &body)
+}
+
+fn unknown_flow(flow: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "unknown_flow",
+        &format!("no flow `{flow}` is loaded"),
     )
 }
 
@@ -296,14 +322,7 @@ async fn ingest(
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map_or_else(|| format!("{:032x}", app.ids.next()), str::to_owned);
     let Some(plan) = app.flows.get(&flow) else {
-        return with_request_id(
-            error(
-                StatusCode::NOT_FOUND,
-                "unknown_flow",
-                &format!("no flow `{flow}` is loaded"),
-            ),
-            &request_id,
-        );
+        return with_request_id(unknown_flow(&flow), &request_id);
     };
     metrics::counter!("fieldmap_received_total", "flow" => flow.clone()).increment(1);
     let r = ingest_flow(&app, &plan, method, headers, query, body, &request_id).await;
@@ -543,16 +562,38 @@ async fn transform(
     // Taken apart rather than extracted one by one: the `HeaderMap` extractor copies every header.
     let (parts, body) = request.into_parts();
     let (method, headers, query) = (&parts.method, &parts.headers, parts.uri.query());
-    let Some(plan) = app.flows.get(&flow) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "unknown_flow",
-            &format!("no flow `{flow}` is loaded"),
-        );
+    // The plan is used in place (`Flows::with`), before the body is read and again after.
+    match app.flows.with(&flow, |plan| admit(plan, headers, query)) {
+        None => return unknown_flow(&flow),
+        Some(Err(r)) => return r,
+        Some(Ok(())) => {}
+    }
+    let body = match read_body(body, app.max_body).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
-    let rec = match read_record(&app, &plan, method, headers, query, body).await {
+    app.flows
+        .with(&flow, |plan| {
+            // A reload while the body was read may have changed the flow's token.
+            match admit(plan, headers, query) {
+                Ok(()) => transform_read(plan, method, headers, query, &body),
+                Err(r) => r,
+            }
+        })
+        .unwrap_or_else(|| unknown_flow(&flow))
+}
+
+/// `/transform` of a request whose body was read.
+fn transform_read(
+    plan: &Plan,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &Bytes,
+) -> Response {
+    let rec = match decode(plan, method, headers, query, body) {
         Ok(Ok(r)) => r,
-        Ok(Err(f)) => return rejection(&plan, &f, StatusCode::BAD_REQUEST),
+        Ok(Err(f)) => return rejection(plan, &f, StatusCode::BAD_REQUEST),
         Err(r) => return r,
     };
     let response = match plan.apply(&rec) {
@@ -580,7 +621,7 @@ async fn transform(
             )
                 .into_response()
         }
-        Err(f) => rejection(&plan, &f, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(f) => rejection(plan, &f, StatusCode::UNPROCESSABLE_ENTITY),
     };
     recycle(rec);
     response
