@@ -1378,13 +1378,13 @@ fn oversize_malformed_wrongly_typed_and_unknown_requests_get_their_answers() {
         assert_eq!(r.json()["reason"], "unknown_flow");
     }
     // A body that never finishes: 408 after --request-timeout.
-    {
+    for route in ["in", "transform"] {
         use std::io::{Read, Write};
         let mut conn = std::net::TcpStream::connect(("127.0.0.1", sc.port)).unwrap();
         let started = Instant::now();
         write!(
             conn,
-            "POST /in/{DELACON} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"PLA_"
+            "POST /{route}/{DELACON} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"PLA_"
         )
         .unwrap();
         conn.set_read_timeout(Some(Duration::from_secs(10)))

@@ -3,6 +3,7 @@
 //! sender, and delivers from there with retries; what cannot be delivered goes to the dead
 //! letters. See docs/serve.md.
 
+pub mod deadline;
 pub mod deliver;
 pub mod flows;
 pub mod http;
@@ -13,8 +14,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-use tower_http::timeout::TimeoutLayer;
 
 use self::deliver::{Backoff, Deliverer};
 use self::flows::{FlowSet, Flows};
@@ -84,10 +83,9 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
     // Around the router rather than on it: `Router::layer` wraps every route, and each request
     // then clones the boxed services of the layers.
     let service = tower::ServiceBuilder::new()
-        .layer(axum::middleware::map_response(http::explain_timeout))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+        .layer(deadline::DeadlineLayer::new(
             opts.request_timeout,
+            http::timed_out,
         ))
         .service(http::router(app));
     // Signal handlers before the banner: a supervisor may stop (or reload) the sidecar the
