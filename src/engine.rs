@@ -192,7 +192,8 @@ struct FieldPlan {
     default: Option<Value>,
     when: Option<Cond>,
     on_error: OnError,
-    /// An earlier field has the same name (alternatives): skip this one once that one gave a value.
+    /// Another field has the same name (alternatives), or an earlier field spreads an object
+    /// that may give it: skip this one when the output has the name already.
     repeats: bool,
     /// Where the field is in the mapping file (line, column).
     loc: (usize, usize),
@@ -721,9 +722,11 @@ put a `when` or `on_error: next` on each earlier one",
             if field.on_error == OnError::Default && field.default.is_none() {
                 errs.at(loc, "`on_error: default` needs a `default` value");
             }
-            let repeats = name
-                .as_ref()
-                .is_some_and(|n| names.iter().filter(|(m, _, _)| m == n).count() > 1);
+            // Another field of the name, or an earlier spread that may give it.
+            let repeats = name.as_ref().is_some_and(|n| {
+                names.iter().filter(|(m, _, _)| m == n).count() > 1
+                    || fields.iter().any(|g: &FieldPlan| g.name.is_none())
+            });
             fields.push(FieldPlan {
                 repeats,
                 name,
@@ -1051,7 +1054,7 @@ put a `when` or `on_error: next` on each earlier one",
                         source: String::new(),
                         input: Value::Null,
                         steps: Vec::new(),
-                        outcome: "skipped: an earlier alternative gave this field".into(),
+                        outcome: "skipped: an earlier field (or spread) gave this name".into(),
                     });
                 }
                 continue;
@@ -1098,8 +1101,13 @@ put a `when` or `on_error: next` on each earlier one",
             } else if f.name.is_none() {
                 // `spread: true`: the object's fields take the place of the value.
                 match out.pop().map(|(_, v)| v) {
+                    // A name the output has already keeps its first value, as alternatives do.
                     Some(Value::Object(m)) => {
-                        out.extend(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)))
+                        for (k, v) in m {
+                            if !out.iter().any(|(o, _)| *o == k) {
+                                out.push((Cow::Owned(k), v));
+                            }
+                        }
                     }
                     Some(Value::Null) | None => {}
                     Some(other) => {
@@ -1313,6 +1321,10 @@ put a `when` or `on_error: next` on each earlier one",
             {
                 for (i, name) in cols {
                     let Some(text) = row.get(*i) else { continue };
+                    // A name a field gave keeps that field's value.
+                    if out.iter().any(|(o, _)| o == name) {
+                        continue;
+                    }
                     let v = self.extra_value(x, name, Value::String(text.to_owned()))?;
                     out.push((Cow::Borrowed(name.as_str()), v));
                 }
@@ -1354,6 +1366,10 @@ put a `when` or `on_error: next` on each earlier one",
                     });
                 }
             };
+            // A name a field gave keeps that field's value.
+            if out.iter().any(|(o, _)| *o == name) {
+                continue;
+            }
             let v = self.extra_value(x, &name, value.into_owned())?;
             out.push((Cow::Owned(name), v));
         }
@@ -1852,6 +1868,99 @@ mod tests {
             .unwrap(),
             json!({"AgentID": "1,2", "AgentPhones": "3,4", "L": "[\"x\",\"y\"]"})
         );
+    }
+
+    /// Each output name once: the first field or spread key that gives a name gives its value,
+    /// as the first of alternatives does.
+    #[test]
+    fn a_name_given_twice_by_spread_and_field_is_output_once() {
+        let keys_values = |p: &Plan, r: Value| -> Vec<(String, Value)> {
+            p.apply(&rec(r))
+                .unwrap()
+                .fields
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v))
+                .collect()
+        };
+        // The spread first: its `A` stays, the later field is skipped.
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - spread: true\n    collect: {{A: a, B: b}}\n  - {{to: A, value: fixed}}\n  - {{to: C, value: c}}\n"
+        ));
+        assert_eq!(
+            keys_values(&p, json!({"a": "1", "b": "2"})),
+            [
+                ("A".to_owned(), json!("1")),
+                ("B".to_owned(), json!("2")),
+                ("C".to_owned(), json!("c"))
+            ]
+        );
+        // Without `A` in the spread object, the field gives it.
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - spread: true\n    from: o\n  - {{to: A, value: fixed}}\n"
+        ));
+        assert_eq!(
+            keys_values(&p, json!({"o": {"B": "2"}})),
+            [
+                ("B".to_owned(), json!("2")),
+                ("A".to_owned(), json!("fixed"))
+            ]
+        );
+        // The field first: the spread's `A` is left out.
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - {{to: A, value: fixed}}\n  - spread: true\n    collect: {{A: a, B: b}}\n"
+        ));
+        assert_eq!(
+            keys_values(&p, json!({"a": "1", "b": "2"})),
+            [
+                ("A".to_owned(), json!("fixed")),
+                ("B".to_owned(), json!("2"))
+            ]
+        );
+        // Two spreads giving the same key: the first one's.
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - spread: true\n    collect: {{A: a}}\n  - spread: true\n    collect: {{A: b, B: b}}\n"
+        ));
+        assert_eq!(
+            keys_values(&p, json!({"a": "1", "b": "2"})),
+            [("A".to_owned(), json!("1")), ("B".to_owned(), json!("2"))]
+        );
+    }
+
+    /// An extra whose (renamed) name a field gave is left out: the field's value stays, once.
+    #[test]
+    fn extras_do_not_repeat_a_name_a_field_gave() {
+        let p = plan(&format!(
+            "{HEAD}fields:\n  - {{to: Status, value: new}}\n  - {{to: P, from: phone}}\nextras: {{}}\n"
+        ));
+        let headers = std::sync::Arc::new(Headers::new(vec![
+            "phone".into(),
+            "Status".into(),
+            "x".into(),
+        ]));
+        // The same record as JSON and as a CSV row (the row's extras are found once per header).
+        for r in [
+            rec(json!({"phone": "1", "Status": "old", "x": "2"})),
+            Record::Row {
+                headers,
+                row: csv::StringRecord::from(vec!["1", "old", "2"]).into(),
+            },
+        ] {
+            let keys_values: Vec<(String, Value)> = p
+                .apply(&r)
+                .unwrap()
+                .fields
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v))
+                .collect();
+            assert_eq!(
+                keys_values,
+                [
+                    ("Status".to_owned(), json!("new")),
+                    ("P".to_owned(), json!("1")),
+                    ("x".to_owned(), json!("2"))
+                ]
+            );
+        }
     }
 
     #[test]
