@@ -1103,8 +1103,11 @@ put a `when` or `on_error: next` on each earlier one",
                 match out.pop().map(|(_, v)| v) {
                     // A name the output has already keeps its first value, as alternatives do.
                     Some(Value::Object(m)) => {
+                        // The object's keys are distinct: only names given before can repeat.
+                        let given = out.len();
+                        out.reserve(m.len());
                         for (k, v) in m {
-                            if !out.iter().any(|(o, _)| *o == k) {
+                            if !out[..given].iter().any(|(o, _)| *o == k) {
                                 out.push((Cow::Owned(k), v));
                             }
                         }

@@ -257,7 +257,9 @@ impl Norm {
 #[derive(Debug)]
 struct Table {
     /// Normalized key -> positions in `outputs`, in table order.
-    index: HashMap<String, Vec<usize>>,
+    /// foldhash rather than SipHash: the keys are the mapping's (or its table file's), not the
+    /// sender's, so nobody can fill the table with colliding keys; a lookup hashes the value.
+    index: HashMap<String, Vec<usize>, foldhash::quality::RandomState>,
     outputs: Vec<Value>,
     /// The distinct keys as written, in table order, for messages.
     keys: Vec<String>,
@@ -286,7 +288,7 @@ impl Table {
         if map.0.is_empty() {
             return Err("`map` is empty: write the table, e.g. `{Answered: Answered, Busy: Missed}`".into());
         }
-        let mut t = Table { index: HashMap::new(), outputs: Vec::new(), keys: Vec::new(), source: "the map".into() };
+        let mut t = Table { index: HashMap::default(), outputs: Vec::new(), keys: Vec::new(), source: "the map".into() };
         let written: Vec<String> = map.0.iter().map(|(k, _)| k.clone()).collect();
         for (k, v) in map.0 {
             let shown = k.clone();
@@ -341,7 +343,7 @@ impl Table {
             Some(v) => format!("`{file}` (key `{key}`, value `{v}`)"),
             None => format!("`{file}` (key `{key}`)"),
         };
-        let mut t = Table { index: HashMap::new(), outputs: Vec::new(), keys: Vec::new(), source };
+        let mut t = Table { index: HashMap::default(), outputs: Vec::new(), keys: Vec::new(), source };
         let mut lines: Vec<u64> = Vec::new();
         for rec in rdr.records() {
             let rec = rec.map_err(|e| format!("`{file}`: {e}"))?;
