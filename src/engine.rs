@@ -1877,56 +1877,47 @@ mod tests {
     /// as the first of alternatives does.
     #[test]
     fn a_name_given_twice_by_spread_and_field_is_output_once() {
-        let keys_values = |p: &Plan, r: Value| -> Vec<(String, Value)> {
-            p.apply(&rec(r))
+        let cases = [
+            // The spread first: its `A` stays, the later field is skipped.
+            (
+                "  - spread: true\n    collect: {A: a, B: b}\n  - {to: A, value: fixed}\n  - {to: C, value: c}\n",
+                json!({"a": "1", "b": "2"}),
+                vec![("A", json!("1")), ("B", json!("2")), ("C", json!("c"))],
+            ),
+            // Without `A` in the spread object, the field gives it.
+            (
+                "  - spread: true\n    from: o\n  - {to: A, value: fixed}\n",
+                json!({"o": {"B": "2"}}),
+                vec![("B", json!("2")), ("A", json!("fixed"))],
+            ),
+            // The field first: the spread's `A` is left out.
+            (
+                "  - {to: A, value: fixed}\n  - spread: true\n    collect: {A: a, B: b}\n",
+                json!({"a": "1", "b": "2"}),
+                vec![("A", json!("fixed")), ("B", json!("2"))],
+            ),
+            // Two spreads giving the same key: the first one's.
+            (
+                "  - spread: true\n    collect: {A: a}\n  - spread: true\n    collect: {A: b, B: b}\n",
+                json!({"a": "1", "b": "2"}),
+                vec![("A", json!("1")), ("B", json!("2"))],
+            ),
+        ];
+        for (fields, input, expected) in cases {
+            let p = plan(&format!("{HEAD}fields:\n{fields}"));
+            let got: Vec<(String, Value)> = p
+                .apply(&rec(input))
                 .unwrap()
                 .fields
                 .into_iter()
                 .map(|(k, v)| (k.into_owned(), v))
-                .collect()
-        };
-        // The spread first: its `A` stays, the later field is skipped.
-        let p = plan(&format!(
-            "{HEAD}fields:\n  - spread: true\n    collect: {{A: a, B: b}}\n  - {{to: A, value: fixed}}\n  - {{to: C, value: c}}\n"
-        ));
-        assert_eq!(
-            keys_values(&p, json!({"a": "1", "b": "2"})),
-            [
-                ("A".to_owned(), json!("1")),
-                ("B".to_owned(), json!("2")),
-                ("C".to_owned(), json!("c"))
-            ]
-        );
-        // Without `A` in the spread object, the field gives it.
-        let p = plan(&format!(
-            "{HEAD}fields:\n  - spread: true\n    from: o\n  - {{to: A, value: fixed}}\n"
-        ));
-        assert_eq!(
-            keys_values(&p, json!({"o": {"B": "2"}})),
-            [
-                ("B".to_owned(), json!("2")),
-                ("A".to_owned(), json!("fixed"))
-            ]
-        );
-        // The field first: the spread's `A` is left out.
-        let p = plan(&format!(
-            "{HEAD}fields:\n  - {{to: A, value: fixed}}\n  - spread: true\n    collect: {{A: a, B: b}}\n"
-        ));
-        assert_eq!(
-            keys_values(&p, json!({"a": "1", "b": "2"})),
-            [
-                ("A".to_owned(), json!("fixed")),
-                ("B".to_owned(), json!("2"))
-            ]
-        );
-        // Two spreads giving the same key: the first one's.
-        let p = plan(&format!(
-            "{HEAD}fields:\n  - spread: true\n    collect: {{A: a}}\n  - spread: true\n    collect: {{A: b, B: b}}\n"
-        ));
-        assert_eq!(
-            keys_values(&p, json!({"a": "1", "b": "2"})),
-            [("A".to_owned(), json!("1")), ("B".to_owned(), json!("2"))]
-        );
+                .collect();
+            let expected: Vec<(String, Value)> = expected
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+            assert_eq!(got, expected, "{fields}");
+        }
     }
 
     /// An extra whose (renamed) name a field gave is left out: the field's value stays, once.
