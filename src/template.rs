@@ -69,9 +69,45 @@ pub struct Fast {
     /// How many distinct paths the template reads: each is looked up once per render (`{{#if
     /// in.X}}…{{in.X}}` reads `in.X` twice).
     paths: usize,
-    /// Room for a rendering: the template's text and 16 bytes per printed value, so that the
-    /// text does not grow step by step (6 times for Delacon's call notes).
-    room: usize,
+    /// Room for a rendering, so that the text does not grow step by step (6 times for Delacon's
+    /// call notes): at first the template's text and 16 bytes per printed value, then the
+    /// longest rendering so far (up to 4 kB).
+    room: Room,
+}
+
+/// The room a template's renderings need, raised to the longest one so far. Shared by the
+/// threads rendering the template, and written only when a rendering is longer (a few times in
+/// all); equal whatever it holds, as it is not part of what the template means.
+#[derive(Debug, Default)]
+struct Room(std::sync::atomic::AtomicUsize);
+
+impl Room {
+    /// Renderings longer than this do not raise the room: memory for one rare long value is
+    /// not reserved for every rendering after it.
+    const MOST: usize = 4096;
+
+    fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A rendering of `len` bytes was made.
+    fn rendered(&self, len: usize) {
+        if len > self.get() && len <= Self::MOST {
+            self.0.store(len, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+impl Clone for Room {
+    fn clone(&self) -> Room {
+        Room(self.get().into())
+    }
+}
+
+impl PartialEq for Room {
+    fn eq(&self, _: &Room) -> bool {
+        true
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,7 +149,7 @@ impl Fast {
         let mut paths = Vec::new();
         number_nodes(&mut nodes, &mut paths);
         Some(Fast {
-            room: room(&nodes),
+            room: Room(room(&nodes).into()),
             nodes,
             paths: paths.len(),
         })
@@ -126,8 +162,11 @@ impl Fast {
             scope,
             values: vec![None; self.paths],
         };
-        out.reserve(self.room);
-        r.nodes(&self.nodes, out)
+        let start = out.len();
+        out.reserve(self.room.get());
+        r.nodes(&self.nodes, out)?;
+        self.room.rendered(out.len() - start);
+        Ok(())
     }
 }
 
@@ -441,6 +480,28 @@ mod tests {
             Ok(()) => assert_eq!(Ok(out), want, "{text} on {data}"),
             Err(Fallback) => assert!(want.is_err(), "fell back on {text} with {data}: {want:?}"),
         }
+    }
+
+    /// The room reserved for a rendering grows to the longest one so far (up to `Room::MOST`),
+    /// so the next rendering of that length does not grow its text.
+    #[test]
+    fn room_learns_the_longest_rendering() {
+        let f = fast("note: {{x}}").unwrap();
+        let first = f.room.get();
+        assert!(first < 100, "{first}");
+        let render = |x: &str| {
+            let mut out = String::new();
+            f.render(&Json(json!({ "x": x })), &mut out).unwrap();
+            out
+        };
+        assert_eq!(render(&"a".repeat(100)).len(), 106);
+        assert_eq!(f.room.get(), 106);
+        // A shorter one reserves what the longest needed and does not lower it.
+        assert!(render("b").capacity() >= 106);
+        assert_eq!(f.room.get(), 106);
+        // One far longer than usual is not reserved for every rendering after it.
+        render(&"c".repeat(2 * Room::MOST));
+        assert_eq!(f.room.get(), 106);
     }
 
     const VALUES: &[&str] = &[
