@@ -10,7 +10,6 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use handlebars::Handlebars;
-use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::instance::{InPlace, View};
@@ -260,7 +259,7 @@ pub enum Test {
     Equals(Value),
     NotEquals(Value),
     OneOf(Vec<Value>),
-    Matches(Regex),
+    Matches(crate::matcher::Matcher),
     Present(bool),
 }
 
@@ -518,7 +517,7 @@ fn compile_cond(
         tests.push(Test::OneOf(v.clone()));
     }
     if let Some(p) = &c.matches {
-        match Regex::new(p) {
+        match crate::matcher::Matcher::new(p) {
             Ok(re) => tests.push(Test::Matches(re)),
             Err(e) => errs.at(loc, format!("condition `matches`: bad pattern: {e}")),
         }

@@ -12,6 +12,7 @@ pub mod explain;
 pub mod instance;
 mod link;
 pub mod mapping;
+pub mod matcher;
 pub mod profile;
 pub mod record;
 pub mod review;
