@@ -57,6 +57,10 @@ pub struct Plan {
     now: Option<String>,
     /// The names of the output's fields, in order, with their JSON texts (for answers).
     key_texts: crate::codec::KeyTexts,
+    /// The names fields can give, and whether a spread field can give others: an extra of
+    /// another name cannot repeat one, and is not looked for in the output.
+    field_names: HashSet<String, foldhash::quality::RandomState>,
+    spreads: bool,
 }
 
 /// What a flow keeps of each accepted record.
@@ -833,8 +837,12 @@ put a `when` or `on_error: next` on each earlier one",
                 names.push(n.clone());
             }
         }
+        let field_names = names.iter().cloned().collect();
+        let spreads = fields.iter().any(|f| f.name.is_none());
         Ok(Plan {
             key_texts: crate::codec::KeyTexts::new(names),
+            field_names,
+            spreads,
             name: m.name.clone(),
             source: m.source.clone(),
             source_format: linked.source_format,
@@ -1323,8 +1331,7 @@ put a `when` or `on_error: next` on each earlier one",
             {
                 for (i, name) in cols {
                     let Some(text) = row.get(*i) else { continue };
-                    // A name a field gave keeps that field's value.
-                    if out.iter().any(|(o, _)| o == name) {
+                    if self.given(name, out) {
                         continue;
                     }
                     let v = self.extra_value(x, name, Value::String(text.to_owned()))?;
@@ -1368,14 +1375,19 @@ put a `when` or `on_error: next` on each earlier one",
                     });
                 }
             };
-            // A name a field gave keeps that field's value.
-            if out.iter().any(|(o, _)| *o == name) {
+            if self.given(&name, out) {
                 continue;
             }
             let v = self.extra_value(x, &name, value.into_owned())?;
             out.push((Cow::Owned(name), v));
         }
         Ok(())
+    }
+
+    /// Whether a field (or a spread) gave `name` to `out` already: an extra of that name keeps
+    /// the field's value. Only names a field can give are looked for.
+    fn given(&self, name: &str, out: &[(Cow<'_, str>, Value)]) -> bool {
+        (self.spreads || self.field_names.contains(name)) && out.iter().any(|(o, _)| o == name)
     }
 
     fn extra_value(&self, x: &ExtrasPlan, name: &str, mut v: Value) -> Result<Value, Failure> {

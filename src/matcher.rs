@@ -15,7 +15,7 @@ use regex_automata::dfa::{Automaton, dense};
 /// take a few kB.
 const DFA_LIMIT: usize = 256 * 1024;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Matcher {
     re: Regex,
     /// Boxed: the DFA's own fields take 800 bytes, the conditions hold many matchers.
