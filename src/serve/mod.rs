@@ -3,6 +3,7 @@
 //! sender, and delivers from there with retries; what cannot be delivered goes to the dead
 //! letters. See docs/serve.md.
 
+pub mod coalesce;
 pub mod deadline;
 pub mod deliver;
 pub mod flows;
@@ -107,7 +108,7 @@ async fn run(opts: ServeOptions) -> Result<(), String> {
     tokio::spawn(reload_loop(flows.clone(), opts.watch, signals.hangup));
 
     let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
-    axum::serve(listener, service)
+    axum::serve(coalesce::Listener(listener), service)
         .with_graceful_shutdown(shutdown_signal(signals.terminate, signals.interrupt))
         .await
         .map_err(|e| format!("server error: {e}"))?;
