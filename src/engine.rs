@@ -132,6 +132,9 @@ pub struct Schema {
     /// The schema document (validate reads limits from it).
     pub document: Value,
     validator: jsonschema::Validator<InPlace>,
+    /// The same schema with faster patterns, for the yes/no check
+    /// ([`crate::profile::quick_validator`]).
+    quick: Option<jsonschema::Validator<InPlace>>,
 }
 
 impl std::fmt::Debug for Schema {
@@ -143,6 +146,7 @@ impl std::fmt::Debug for Schema {
 impl Schema {
     pub fn new(name: String, document: Value, validator: jsonschema::Validator<InPlace>) -> Schema {
         Schema {
+            quick: crate::profile::quick_validator(&document),
             name,
             document,
             validator,
@@ -152,7 +156,8 @@ impl Schema {
     /// The first way `instance` breaks the schema: (the field, what is wrong).
     pub fn check<'a>(&'a self, instance: View<'a>) -> Option<(String, String)> {
         // The yes/no check stops at the first failure and builds no error: most records pass.
-        if self.validator.is_valid(instance.clone()) {
+        let yes_no = self.quick.as_ref().unwrap_or(&self.validator);
+        if yes_no.is_valid(instance.clone()) {
             return None;
         }
         let e = self.validator.iter_errors(instance).next()?;
