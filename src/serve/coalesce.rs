@@ -23,36 +23,49 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// A `tokio::task::yield_now()`, which has no type that can be named.
-type Yield = Pin<Box<dyn Future<Output = ()> + Send>>;
-
 /// A connection whose answers are written after the worker's other ready tasks have run.
 pub struct Coalesce<S> {
     io: S,
-    /// The wait of the answer being written, once it has started.
-    waiting: Option<Yield>,
-    /// The answer being written has waited: write through until the next flush.
-    armed: bool,
+    wait: Wait,
+}
+
+/// Where the answer being written is in its wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// Not started: the next write waits.
+    Before,
+    /// The task has handed its waker to tokio's deferred wake-ups: its next poll writes.
+    Deferred,
+    /// Waited: write through until the answer is flushed.
+    Done,
 }
 
 impl<S> Coalesce<S> {
     pub fn new(io: S) -> Coalesce<S> {
         Coalesce {
             io,
-            waiting: None,
-            armed: false,
+            wait: Wait::Before,
         }
     }
 
-    /// Ready once this answer has waited for the worker's other ready tasks.
+    /// Ready once this answer has waited for the worker's other ready tasks. `yield_now`'s
+    /// first poll hands the waker to tokio (outside a runtime it wakes the task at once) and its
+    /// second is ready whatever woke the task; the state here is that second poll, so no future
+    /// is kept (its type cannot be named, and boxing it cost an allocation per answer).
     fn wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.armed {
-            let y = self
-                .waiting
-                .get_or_insert_with(|| Box::pin(tokio::task::yield_now()));
-            ready!(y.as_mut().poll(cx));
-            self.waiting = None;
-            self.armed = true;
+        match self.wait {
+            Wait::Before => {
+                if std::pin::pin!(tokio::task::yield_now())
+                    .poll(cx)
+                    .is_pending()
+                {
+                    self.wait = Wait::Deferred;
+                    return Poll::Pending;
+                }
+                self.wait = Wait::Done;
+            }
+            Wait::Deferred => self.wait = Wait::Done,
+            Wait::Done => {}
         }
         Poll::Ready(())
     }
@@ -97,7 +110,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Coalesce<S> {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let me = self.get_mut();
         ready!(Pin::new(&mut me.io).poll_flush(cx))?;
-        me.armed = false;
+        me.wait = Wait::Before;
         Poll::Ready(Ok(()))
     }
 
